@@ -1,0 +1,78 @@
+using MtlsGate.Hosting;
+
+namespace MtlsGate.Cli;
+
+/// <summary>Dispatches the verbs of the command-line contract (see ARCHITECTURE.md).</summary>
+public static class CommandLine
+{
+    public const int Ok = 0;
+    public const int Denied = 1;
+    public const int UsageOrConfigurationError = 2;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var rest = verb is null ? args : args[1..];
+        switch (verb)
+        {
+            case null:
+                return await ServeAsync(rest).ConfigureAwait(false);
+            case "demo":
+                return await DemoCommand.RunAsync(rest).ConfigureAwait(false);
+            case "healthcheck":
+                return await HealthcheckCommand.RunAsync(rest).ConfigureAwait(false);
+            case "help" or "--help" or "-h":
+                Console.Out.Write(Usage);
+                return Ok;
+            default:
+                await Console.Error.WriteLineAsync($"mtlsgate: unknown verb '{verb}'.\n{Usage}").ConfigureAwait(false);
+                return UsageOrConfigurationError;
+        }
+    }
+
+    public const string Usage = """
+        Usage:
+          mtlsgate [--config FILE] [--Section:Key=value ...]   serve with the layered configuration
+          mtlsgate demo [--port N] [--management-port N]       throwaway PKI + echo backend, prints curl commands
+          mtlsgate healthcheck [--config FILE]                 exit 0 when /healthz answers 200, else 1
+
+        """;
+
+    /// <summary>Serves until SIGTERM/Ctrl+C. Configuration errors: all printed, exit 2.</summary>
+    public static async Task<int> ServeAsync(string[] args)
+    {
+        var build = GatewayApp.Build(args);
+        if (build.App is null)
+        {
+            await ReportErrorsAsync(build.Errors).ConfigureAwait(false);
+            return UsageOrConfigurationError;
+        }
+
+        try
+        {
+            await build.App.RunAsync().ConfigureAwait(false);
+            return Ok;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or AggregateException or System.Net.Sockets.SocketException)
+        {
+            // Bind failures and YARP's own route/cluster validation land here.
+            await ReportErrorsAsync([ex.GetBaseException().Message]).ConfigureAwait(false);
+            return UsageOrConfigurationError;
+        }
+        finally
+        {
+            await build.App.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public static async Task ReportErrorsAsync(IReadOnlyList<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        await Console.Error.WriteLineAsync($"mtlsgate: cannot start, {errors.Count} configuration error(s):").ConfigureAwait(false);
+        foreach (var error in errors)
+        {
+            await Console.Error.WriteLineAsync($"  - {error}").ConfigureAwait(false);
+        }
+    }
+}

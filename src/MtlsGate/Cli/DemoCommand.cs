@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MtlsGate.Hosting;
+using MtlsGate.Tls;
+
+namespace MtlsGate.Cli;
+
+/// <summary>
+/// <c>mtlsgate demo</c>: zero set-up. A throwaway CA, server and client certificates in a temporary
+/// folder, the built-in echo backend, the real gateway in front of it, and the curl commands that
+/// show 200 with the certificate and 404 without. Everything is deleted on exit.
+/// </summary>
+public static class DemoCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (!TryPort(GatewayApp.OptionValue(args, "--port"), 8443, out var port) ||
+            !TryPort(GatewayApp.OptionValue(args, "--management-port"), 8081, out var managementPort))
+        {
+            await Console.Error.WriteLineAsync("demo: --port and --management-port take a number 0-65535.").ConfigureAwait(false);
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var folder = Directory.CreateTempSubdirectory("mtlsgate-demo-").FullName;
+        try
+        {
+            var (echo, echoAddress) = await EchoBackend.StartAsync().ConfigureAwait(false);
+            await using (echo.ConfigureAwait(false))
+            {
+                var configFile = WriteDemoFiles(folder, port, managementPort, echoAddress);
+                var build = GatewayApp.Build(["--config", configFile]);
+                if (build.App is null)
+                {
+                    await CommandLine.ReportErrorsAsync(build.Errors).ConfigureAwait(false);
+                    return CommandLine.UsageOrConfigurationError;
+                }
+
+                await using (build.App.ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await build.App.StartAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is IOException or InvalidOperationException)
+                    {
+                        await Console.Error.WriteLineAsync($"demo: cannot listen ({ex.GetBaseException().Message}); try --port 0 --management-port 0.").ConfigureAwait(false);
+                        return CommandLine.UsageOrConfigurationError;
+                    }
+
+                    var (gateway, management) = GatewayApp.BoundAddresses(build.App);
+                    PrintInstructions(folder, gateway[0].Port, management!);
+                    await build.App.WaitForShutdownAsync().ConfigureAwait(false);
+                }
+            }
+
+            return CommandLine.Ok;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static string WriteDemoFiles(string folder, int port, int managementPort, Uri backend)
+    {
+        using var ca = Pki.CreateRoot("CN=MtlsGate Demo CA, O=MtlsGate demo");
+        using var server = Pki.Issue(ca, "CN=localhost", new IssueOptions
+        {
+            ExtendedKeyUsages = [Pki.ServerAuthOid],
+            DnsNames = ["localhost"],
+            IpAddresses = [IPAddress.Loopback, IPAddress.IPv6Loopback],
+        });
+        using var client = Pki.Issue(ca, "CN=demo-phone, O=MtlsGate demo");
+        File.WriteAllText(Path.Combine(folder, "ca.pem"), Pki.CertificatePem(ca));
+        File.WriteAllText(Path.Combine(folder, "server.pem"), Pki.CertificatePem(server));
+        File.WriteAllText(Path.Combine(folder, "server.key"), Pki.KeyPem(server));
+        File.WriteAllText(Path.Combine(folder, "client.pem"), Pki.CertificatePem(client));
+        File.WriteAllText(Path.Combine(folder, "client.key"), Pki.KeyPem(client));
+
+        var config = new JsonObject
+        {
+            ["MtlsGate"] = new JsonObject
+            {
+                ["Listen"] = new JsonObject
+                {
+                    ["Gateway"] = $"https://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+                    ["Management"] = $"http://127.0.0.1:{managementPort.ToString(CultureInfo.InvariantCulture)}",
+                },
+                ["ServerCertificate"] = new JsonObject { ["Path"] = "server.pem", ["KeyPath"] = "server.key" },
+                ["TrustStores"] = new JsonObject { ["Default"] = new JsonObject { ["CaBundle"] = "ca.pem" } },
+            },
+            ["ReverseProxy"] = new JsonObject
+            {
+                ["Routes"] = new JsonObject
+                {
+                    ["app"] = new JsonObject
+                    {
+                        ["ClusterId"] = "app",
+                        ["Match"] = new JsonObject { ["Path"] = "{**catch-all}" },
+                        ["Metadata"] = new JsonObject { ["MtlsGate.Policy"] = "Default" },
+                    },
+                },
+                ["Clusters"] = new JsonObject
+                {
+                    ["app"] = new JsonObject
+                    {
+                        ["Destinations"] = new JsonObject { ["d1"] = new JsonObject { ["Address"] = backend.ToString() } },
+                    },
+                },
+            },
+        };
+        var file = Path.Combine(folder, "appsettings.json");
+        File.WriteAllText(file, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return file;
+    }
+
+    private static void PrintInstructions(string folder, int port, Uri management)
+    {
+        var url = $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}/hello";
+        Console.Out.WriteLine($"""
+
+            MtlsGate demo is running. Throwaway PKI in {folder} (deleted on exit).
+
+            With the client certificate (expect 200, the echo backend shows the identity headers):
+              curl --cacert {folder}/ca.pem --cert {folder}/client.pem --key {folder}/client.key {url}
+
+            Without a certificate (expect 404 Not Found, and the backend never sees the request):
+              curl -i --cacert {folder}/ca.pem {url}
+
+            Health: curl {management}healthz
+            Press Ctrl+C to stop.
+            """);
+        Console.Out.Flush();
+    }
+
+    private static bool TryPort(string? value, int fallback, out int port)
+    {
+        port = fallback;
+        return value is null || (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535);
+    }
+}

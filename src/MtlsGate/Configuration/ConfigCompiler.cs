@@ -1,0 +1,503 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using MtlsGate.Denials;
+using MtlsGate.Policy;
+using MtlsGate.Tls;
+
+namespace MtlsGate.Configuration;
+
+/// <summary>What a compilation needs: everything, or only trust material and policies (CLI <c>verify</c>).</summary>
+public enum CompileScope
+{
+    Server,
+    TrustAndPolicies,
+}
+
+/// <summary>
+/// Bind, validate, compile: reads the configuration, collects <em>every</em> error with its key (and
+/// file), and only when there is none returns the immutable <see cref="GatewaySnapshot"/>.
+/// </summary>
+public static class ConfigCompiler
+{
+    public const string DefaultGatewayUrl = "https://0.0.0.0:8443";
+    public const string DefaultManagementUrl = "http://127.0.0.1:8081";
+    public const string PolicyMetadataKey = "MtlsGate.Policy";
+    public const long DefaultMaxRequestBodySize = 1L << 30;
+
+    private static readonly FrozenSet<int> ClientWipingStatuses = new[] { 401, 403, 407 }.ToFrozenSet();
+
+    private static readonly FrozenSet<string> ForbiddenDenyHeaders = new[]
+    {
+        "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer", "Server", "Content-Type",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    public static (GatewaySnapshot? Snapshot, IReadOnlyList<string> Errors) Compile(
+        IConfiguration configuration, string baseDirectory, CompileScope scope = CompileScope.Server)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var errors = new List<string>();
+        var section = configuration.GetSection(MtlsGateOptions.SectionName);
+        var options = new MtlsGateOptions();
+        try
+        {
+            section.Bind(options, o => o.ErrorOnUnknownConfiguration = false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add($"{MtlsGateOptions.SectionName}: {ex.Message}");
+        }
+
+        var gatewayEndpoints = scope == CompileScope.Server ? CompileGatewayUrls(section.GetSection("Listen:Gateway"), errors) : [];
+        var management = scope == CompileScope.Server
+            ? CompileUrl(options.Listen.Management ?? DefaultManagementUrl, "MtlsGate:Listen:Management", "http", errors)
+            : null;
+
+        var serverCertificate = scope == CompileScope.Server ? CompileServerCertificate(options.ServerCertificate, baseDirectory, errors) : null;
+        var trustStores = CompileTrustStores(options.TrustStores, baseDirectory, errors);
+        var policies = CompilePolicies(options.Policies, trustStores, errors);
+        ValidateRoutes(configuration.GetSection("ReverseProxy"), policies, errors);
+
+        var forwarding = CompileForwarding(options.Forwarding, errors);
+        var limits = CompileLimits(options.Limits, options.Tls, errors);
+
+        policies.TryGetValue(GatewaySnapshot.DefaultName, out var defaultPolicy);
+        trustStores.TryGetValue(defaultPolicy?.TrustStore ?? GatewaySnapshot.DefaultName, out var connectionStore);
+        if (connectionStore is null && defaultPolicy is { Require: Requirement.Certificate } && !errors.Any(e => e.Contains("TrustStore", StringComparison.Ordinal)))
+        {
+            errors.Add($"MtlsGate:TrustStores:{GatewaySnapshot.DefaultName}:CaBundle: required (the default policy requires a client certificate and needs a trust store to check it against).");
+        }
+
+        if (errors.Count != 0 || defaultPolicy is null)
+        {
+            return (null, errors);
+        }
+
+        var snapshot = new GatewaySnapshot(
+            gatewayEndpoints,
+            management ?? new ListenEndpoint(DefaultManagementUrl, IPAddress.Loopback, 8081),
+            serverCertificate,
+            trustStores.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
+            policies.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
+            defaultPolicy,
+            connectionStore,
+            options.Tls.RejectAtHandshake,
+            forwarding,
+            limits,
+            baseDirectory);
+        return (snapshot, errors);
+    }
+
+    /// <summary>Relative paths are resolved against the directory of the main configuration file.</summary>
+    public static string ResolvePath(string baseDirectory, string path) =>
+        Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path));
+
+    private static List<ListenEndpoint> CompileGatewayUrls(IConfigurationSection section, List<string> errors)
+    {
+        var urls = new List<(string Key, string Url)>();
+        if (section.Value is { } single)
+        {
+            urls.Add((section.Path, single));
+        }
+        else
+        {
+            foreach (var child in section.GetChildren())
+            {
+                urls.Add((child.Path, child.Value ?? ""));
+            }
+        }
+
+        if (urls.Count == 0)
+        {
+            urls.Add((section.Path, DefaultGatewayUrl));
+        }
+
+        var endpoints = new List<ListenEndpoint>();
+        foreach (var (key, url) in urls)
+        {
+            if (CompileUrl(url, key, "https", errors) is { } endpoint)
+            {
+                endpoints.Add(endpoint);
+            }
+        }
+
+        return endpoints;
+    }
+
+    private static ListenEndpoint? CompileUrl(string url, string key, string scheme, List<string> errors)
+    {
+        if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            || uri.Scheme != scheme || uri.AbsolutePath != "/" || uri.Query.Length != 0)
+        {
+            errors.Add($"{key}: '{url}' is not a valid listen URL; expected {scheme}://ADDRESS:PORT (e.g. {(scheme == "https" ? DefaultGatewayUrl : DefaultManagementUrl)}).");
+            return null;
+        }
+
+        if (uri.IsDefaultPort && !url.Contains($":{uri.Port}", StringComparison.Ordinal))
+        {
+            errors.Add($"{key}: '{url}' has no port; give one explicitly (0 picks a free port).");
+            return null;
+        }
+
+        IPAddress? address;
+        if (uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns)
+        {
+            address = null; // "localhost": both loopback families
+        }
+        else if (!IPAddress.TryParse(uri.Host.Trim('[', ']'), out address))
+        {
+            errors.Add($"{key}: '{url}' must name an IP address or localhost (a host name would need a DNS lookup at start-up).");
+            return null;
+        }
+
+        return new ListenEndpoint(url, address, uri.Port);
+    }
+
+    private static ServerCertificate? CompileServerCertificate(ServerCertificateSection options, string baseDirectory, List<string> errors)
+    {
+        const string key = "MtlsGate:ServerCertificate";
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            errors.Add($"{key}:Path: required (a PEM certificate with its KeyPath, or a PKCS#12 .pfx/.p12 with Password).");
+            return null;
+        }
+
+        var path = ResolvePath(baseDirectory, options.Path);
+        if (!File.Exists(path))
+        {
+            errors.Add($"{key}:Path: file '{path}' does not exist.");
+            return null;
+        }
+
+        try
+        {
+            X509Certificate2 leaf;
+            var intermediates = new X509Certificate2Collection();
+            var extension = Path.GetExtension(path).ToLowerInvariant();
+            if (extension is ".pfx" or ".p12")
+            {
+                var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(path, options.Password, X509KeyStorageFlags.EphemeralKeySet);
+                var withKey = all.Where(c => c.HasPrivateKey).ToList();
+                if (withKey.Count != 1)
+                {
+                    errors.Add($"{key}:Path: '{path}' must hold exactly one certificate with a private key (found {withKey.Count}).");
+                    return null;
+                }
+
+                leaf = withKey[0];
+                intermediates.AddRange(all.Where(c => !c.HasPrivateKey && !IsSelfSigned(c)).ToArray());
+            }
+            else
+            {
+                var keyPath = string.IsNullOrWhiteSpace(options.KeyPath) ? null : ResolvePath(baseDirectory, options.KeyPath);
+                if (keyPath is not null && !File.Exists(keyPath))
+                {
+                    errors.Add($"{key}:KeyPath: file '{keyPath}' does not exist.");
+                    return null;
+                }
+
+                var chain = new X509Certificate2Collection();
+                chain.ImportFromPemFile(path);
+                if (chain.Count == 0)
+                {
+                    errors.Add($"{key}:Path: '{path}' holds no PEM certificate.");
+                    return null;
+                }
+
+                leaf = X509Certificate2.CreateFromPemFile(path, keyPath);
+                intermediates.AddRange(chain.Skip(1).Where(c => !IsSelfSigned(c)).ToArray());
+            }
+
+            if (!leaf.HasPrivateKey)
+            {
+                errors.Add($"{key}:KeyPath: no private key for '{path}' (give KeyPath, or put the key in the same PEM file).");
+                return null;
+            }
+
+            // offline: never fetch missing intermediates over the network.
+            var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
+            return new ServerCertificate(leaf, context, path);
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            var file = string.IsNullOrWhiteSpace(options.KeyPath) ? path : $"{path}' / '{ResolvePath(baseDirectory, options.KeyPath)}";
+            errors.Add($"{key}: cannot load '{file}': {ex.Message} (unparsable PEM/PKCS#12, wrong password, or a key that does not match the certificate).");
+            return null;
+        }
+    }
+
+    private static Dictionary<string, TrustStore> CompileTrustStores(Dictionary<string, TrustStoreSection> sections, string baseDirectory, List<string> errors)
+    {
+        var stores = new Dictionary<string, TrustStore>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, section) in sections)
+        {
+            var key = $"MtlsGate:TrustStores:{name}:CaBundle";
+            if (string.IsNullOrWhiteSpace(section.CaBundle))
+            {
+                errors.Add($"{key}: required (a PEM file with the CA certificates client certificates must chain to).");
+                continue;
+            }
+
+            var path = ResolvePath(baseDirectory, section.CaBundle);
+            if (LoadCaBundle(path, key, errors) is { } store)
+            {
+                stores[name] = new TrustStore(name, store.Roots, store.Intermediates);
+            }
+        }
+
+        return stores;
+    }
+
+    /// <summary>Loads a PEM CA bundle, split into roots (self-signed) and intermediates; every certificate must be a CA.</summary>
+    internal static (List<X509Certificate2> Roots, List<X509Certificate2> Intermediates)? LoadCaBundle(string path, string key, List<string> errors)
+    {
+        if (!File.Exists(path))
+        {
+            errors.Add($"{key}: file '{path}' does not exist.");
+            return null;
+        }
+
+        var collection = new X509Certificate2Collection();
+        try
+        {
+            var text = File.ReadAllText(path);
+            if (!text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+            {
+                errors.Add($"{key}: '{path}' holds no PEM certificate (expected -----BEGIN CERTIFICATE----- blocks).");
+                return null;
+            }
+
+            collection.ImportFromPem(text);
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"{key}: cannot read '{path}': {ex.Message}");
+            return null;
+        }
+
+        var roots = new List<X509Certificate2>();
+        var intermediates = new List<X509Certificate2>();
+        var ok = true;
+        foreach (var certificate in collection)
+        {
+            var constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+            if (constraints is not { CertificateAuthority: true })
+            {
+                errors.Add($"{key}: '{path}' contains '{certificate.Subject}', which is not a CA certificate (basic constraints CA:TRUE required); put only CA certificates in a bundle.");
+                ok = false;
+                continue;
+            }
+
+            (IsSelfSigned(certificate) ? roots : intermediates).Add(certificate);
+        }
+
+        if (ok && roots.Count == 0)
+        {
+            errors.Add($"{key}: '{path}' contains no root (self-signed) CA certificate; chains must end at a root of the bundle.");
+            ok = false;
+        }
+
+        return ok ? (roots, intermediates) : null;
+    }
+
+    private static bool IsSelfSigned(X509Certificate2 certificate) =>
+        certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
+
+    private static Dictionary<string, CompiledPolicy> CompilePolicies(Dictionary<string, PolicySection> sections, Dictionary<string, TrustStore> trustStores, List<string> errors)
+    {
+        if (!sections.ContainsKey(GatewaySnapshot.DefaultName))
+        {
+            // Fail closed: without a Default policy, the default is "valid certificate, else 404".
+            sections = new Dictionary<string, PolicySection>(sections, StringComparer.OrdinalIgnoreCase) { [GatewaySnapshot.DefaultName] = new PolicySection() };
+        }
+
+        var policies = new Dictionary<string, CompiledPolicy>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, section) in sections)
+        {
+            var key = $"MtlsGate:Policies:{name}";
+            var ok = true;
+            var trustStore = section.TrustStore ?? GatewaySnapshot.DefaultName;
+            if (!Enum.TryParse<Requirement>(section.Require ?? nameof(Requirement.Certificate), ignoreCase: true, out var require) || !Enum.IsDefined(require))
+            {
+                errors.Add($"{key}:Require: '{section.Require}' is not one of Certificate, None.");
+                ok = false;
+            }
+
+            if (!Enum.TryParse<EnforcementMode>(section.Mode ?? nameof(EnforcementMode.Enforce), ignoreCase: true, out var mode) || !Enum.IsDefined(mode))
+            {
+                errors.Add($"{key}:Mode: '{section.Mode}' is not one of Enforce, LogOnly.");
+                ok = false;
+            }
+
+            if (require == Requirement.Certificate && !trustStores.ContainsKey(trustStore) && (section.TrustStore is not null || trustStores.Count != 0))
+            {
+                errors.Add($"{key}:TrustStore: unknown trust store '{trustStore}' (defined: {string.Join(", ", trustStores.Keys.DefaultIfEmpty("none"))}).");
+                ok = false;
+            }
+
+            var deny = section.Deny is null ? DenialResponse.NotFound : CompileDeny(section.Deny, $"{key}:Deny", errors);
+            var byReason = new Dictionary<DenyReason, DenialResponse>();
+            foreach (var (reasonName, denySection) in section.DenyByReason)
+            {
+                if (!Enum.TryParse<DenyReason>(reasonName, ignoreCase: true, out var reason) || reason == DenyReason.None || !Enum.IsDefined(reason) || int.TryParse(reasonName, out _))
+                {
+                    errors.Add($"{key}:DenyByReason:{reasonName}: unknown reason (known: {string.Join(", ", Enum.GetNames<DenyReason>().Skip(1))}).");
+                    ok = false;
+                    continue;
+                }
+
+                if (CompileDeny(denySection, $"{key}:DenyByReason:{reasonName}", errors) is { } response)
+                {
+                    byReason[reason] = response;
+                }
+            }
+
+            if (ok && deny is not null)
+            {
+                policies[name] = new CompiledPolicy(name, trustStore, require, mode, deny, byReason.ToFrozenDictionary());
+            }
+        }
+
+        return policies;
+    }
+
+    internal static DenialResponse? CompileDeny(DenySection section, string key, List<string> errors)
+    {
+        var action = DenialAction.Respond;
+        if (section.Action is not null && !Enum.TryParse(section.Action, ignoreCase: true, out action) || !Enum.IsDefined(action))
+        {
+            errors.Add($"{key}:Action: '{section.Action}' is not one of Respond, Close.");
+            return null;
+        }
+
+        if (action == DenialAction.Close)
+        {
+            return DenialResponse.CloseConnection;
+        }
+
+        var ok = true;
+        var status = section.Status ?? DenialResponse.DefaultStatus;
+        if (status is < 200 or > 599)
+        {
+            errors.Add($"{key}:Status: {status} is not a final HTTP status (200-599).");
+            ok = false;
+        }
+        else if (ClientWipingStatuses.Contains(status) && !section.AllowClientWipingStatus)
+        {
+            errors.Add($"{key}:Status: {status} is refused: Bitwarden clients log out and delete their offline vault on 401/403 (and 407 is a proxy challenge). Use 404 (default), 429, a 5xx or Action: Close; set {key}:AllowClientWipingStatus: true only if no such client is behind this gateway.");
+            ok = false;
+        }
+
+        var body = section.Body ?? (section.Status is null || section.Status == DenialResponse.DefaultStatus ? DenialResponse.DefaultBody : "");
+        if (status is 204 or 304 && body.Length != 0)
+        {
+            errors.Add($"{key}:Body: status {status} cannot carry a body.");
+            ok = false;
+        }
+
+        var contentType = section.ContentType ?? DenialResponse.DefaultContentType;
+        if (!IsSafeHeaderValue(contentType))
+        {
+            errors.Add($"{key}:ContentType: contains a control character.");
+            ok = false;
+        }
+
+        var headers = new List<KeyValuePair<string, string>>();
+        foreach (var (name, value) in section.Headers)
+        {
+            if (!IsToken(name) || ForbiddenDenyHeaders.Contains(name))
+            {
+                errors.Add($"{key}:Headers:{name}: not an allowed header name (a valid token, not one of {string.Join(", ", ForbiddenDenyHeaders)}).");
+                ok = false;
+            }
+            else if (!IsSafeHeaderValue(value))
+            {
+                errors.Add($"{key}:Headers:{name}: the value contains a control character (CR, LF or NUL).");
+                ok = false;
+            }
+            else
+            {
+                headers.Add(new(name, value));
+            }
+        }
+
+        return ok ? new DenialResponse(DenialAction.Respond, status, contentType, Encoding.UTF8.GetBytes(body), headers) : null;
+    }
+
+    private static void ValidateRoutes(IConfigurationSection reverseProxy, Dictionary<string, CompiledPolicy> policies, List<string> errors)
+    {
+        var clusters = reverseProxy.GetSection("Clusters");
+        foreach (var cluster in clusters.GetChildren())
+        {
+            foreach (var destination in cluster.GetSection("Destinations").GetChildren())
+            {
+                var address = destination["Address"];
+                if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+                {
+                    errors.Add($"{destination.Path}:Address: '{address}' is not an absolute http:// or https:// URL.");
+                }
+            }
+        }
+
+        foreach (var route in reverseProxy.GetSection("Routes").GetChildren())
+        {
+            var clusterId = route["ClusterId"];
+            if (string.IsNullOrEmpty(clusterId) || !clusters.GetSection(clusterId).Exists())
+            {
+                errors.Add($"{route.Path}:ClusterId: unknown cluster '{clusterId}'.");
+            }
+
+            var policy = route[$"Metadata:{PolicyMetadataKey}"];
+            if (policy is not null && !policies.ContainsKey(policy))
+            {
+                errors.Add($"{route.Path}:Metadata:{PolicyMetadataKey}: unknown policy '{policy}' (defined: {string.Join(", ", policies.Keys)}).");
+            }
+        }
+    }
+
+    private static ForwardingSettings CompileForwarding(ForwardingSection section, List<string> errors)
+    {
+        if (!Enum.TryParse<IdentityHeaderFormat>(section.IdentityHeaders ?? nameof(IdentityHeaderFormat.Individual), ignoreCase: true, out var format) || !Enum.IsDefined(format))
+        {
+            errors.Add($"MtlsGate:Forwarding:IdentityHeaders: '{section.IdentityHeaders}' is not one of {string.Join(", ", Enum.GetNames<IdentityHeaderFormat>())}.");
+        }
+
+        return new ForwardingSettings(format, section.PreserveHost);
+    }
+
+    private static LimitsSettings CompileLimits(LimitsSection limits, TlsSection tls, List<string> errors)
+    {
+        var settings = new LimitsSettings(
+            limits.MaxRequestBodySize ?? DefaultMaxRequestBodySize,
+            tls.HandshakeTimeout ?? TimeSpan.FromSeconds(10),
+            limits.RequestHeadersTimeout ?? TimeSpan.FromSeconds(30),
+            limits.KeepAliveTimeout ?? TimeSpan.FromSeconds(130),
+            limits.MaxConcurrentConnections,
+            limits.MaxStreamsPerConnection ?? 100);
+        Positive(settings.MaxRequestBodySize, "MtlsGate:Limits:MaxRequestBodySize");
+        Positive(settings.HandshakeTimeout.Ticks, "MtlsGate:Tls:HandshakeTimeout");
+        Positive(settings.RequestHeadersTimeout.Ticks, "MtlsGate:Limits:RequestHeadersTimeout");
+        Positive(settings.KeepAliveTimeout.Ticks, "MtlsGate:Limits:KeepAliveTimeout");
+        Positive(settings.MaxConcurrentConnections ?? 1, "MtlsGate:Limits:MaxConcurrentConnections");
+        Positive(settings.MaxStreamsPerConnection, "MtlsGate:Limits:MaxStreamsPerConnection");
+        return settings;
+
+        void Positive(long value, string key)
+        {
+            if (value <= 0)
+            {
+                errors.Add($"{key}: must be positive (got {value.ToString(CultureInfo.InvariantCulture)}).");
+            }
+        }
+    }
+
+    private static bool IsToken(string name) =>
+        name.Length != 0 && name.All(c => c < 127 && (char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)));
+
+    private static bool IsSafeHeaderValue(string value) => !value.Any(c => c < 0x20 && c != '\t' || c == 0x7F);
+}

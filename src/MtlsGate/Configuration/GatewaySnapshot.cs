@@ -1,0 +1,58 @@
+using System.Collections.Frozen;
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using MtlsGate.Policy;
+using MtlsGate.Tls;
+
+namespace MtlsGate.Configuration;
+
+/// <summary>An address to listen on, parsed from a URL of <c>MtlsGate:Listen</c>.</summary>
+/// <param name="Url">The URL as configured.</param>
+/// <param name="Address">The IP to bind, or null for <c>localhost</c> (both loopbacks).</param>
+/// <param name="Port">The port; 0 picks a free one.</param>
+public sealed record ListenEndpoint(string Url, IPAddress? Address, int Port);
+
+/// <summary>The server certificate, ready for SslStream (leaf + intermediates sent in the handshake).</summary>
+public sealed record ServerCertificate(X509Certificate2 Leaf, SslStreamCertificateContext Context, string Source);
+
+public enum IdentityHeaderFormat
+{
+    Individual,
+    Rfc9440,
+    None,
+}
+
+public sealed record ForwardingSettings(IdentityHeaderFormat IdentityHeaders, bool PreserveHost);
+
+public sealed record LimitsSettings(
+    long MaxRequestBodySize,
+    TimeSpan HandshakeTimeout,
+    TimeSpan RequestHeadersTimeout,
+    TimeSpan KeepAliveTimeout,
+    long? MaxConcurrentConnections,
+    int MaxStreamsPerConnection);
+
+/// <summary>
+/// Everything the gateway decides with, compiled from configuration and immutable. Reloads build a
+/// new one and swap it whole; a failed build leaves the last good one in place.
+/// </summary>
+public sealed record GatewaySnapshot(
+    IReadOnlyList<ListenEndpoint> GatewayEndpoints,
+    ListenEndpoint Management,
+    ServerCertificate? ServerCertificate,
+    FrozenDictionary<string, TrustStore> TrustStores,
+    FrozenDictionary<string, CompiledPolicy> Policies,
+    CompiledPolicy DefaultPolicy,
+    TrustStore? ConnectionTrustStore,
+    bool RejectAtHandshake,
+    ForwardingSettings Forwarding,
+    LimitsSettings Limits,
+    string BaseDirectory)
+{
+    public const string DefaultName = "Default";
+
+    /// <summary>The policy a route names in its <c>MtlsGate.Policy</c> metadata; unknown or absent: the default (fail closed).</summary>
+    public CompiledPolicy PolicyFor(string? name) =>
+        name is not null && Policies.TryGetValue(name, out var policy) ? policy : DefaultPolicy;
+}

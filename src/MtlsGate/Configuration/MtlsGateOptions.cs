@@ -1,0 +1,125 @@
+namespace MtlsGate.Configuration;
+
+// The bound (mutable) shape of the "MtlsGate" section. Validation and compilation turn it into the
+// immutable GatewaySnapshot; nothing at run time reads these classes.
+
+/// <summary>The <c>MtlsGate</c> configuration section.</summary>
+public sealed class MtlsGateOptions
+{
+    public const string SectionName = "MtlsGate";
+
+    public ListenSection Listen { get; set; } = new();
+
+    public ServerCertificateSection ServerCertificate { get; set; } = new();
+
+    public Dictionary<string, TrustStoreSection> TrustStores { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public Dictionary<string, PolicySection> Policies { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public TlsSection Tls { get; set; } = new();
+
+    public ForwardingSection Forwarding { get; set; } = new();
+
+    public LimitsSection Limits { get; set; } = new();
+}
+
+/// <summary><c>MtlsGate:Listen</c>. <c>Gateway</c> is one URL or an array (read by the compiler, not bound).</summary>
+public sealed class ListenSection
+{
+    /// <summary>Plain-HTTP management listener. Default <c>http://127.0.0.1:8081</c> (loopback only).</summary>
+    public string? Management { get; set; }
+}
+
+/// <summary><c>MtlsGate:ServerCertificate</c>: PEM (<c>Path</c> may hold the chain, <c>KeyPath</c>) or PKCS#12 (<c>Path</c> + <c>Password</c>).</summary>
+public sealed class ServerCertificateSection
+{
+    public string? Path { get; set; }
+
+    public string? KeyPath { get; set; }
+
+    public string? Password { get; set; }
+}
+
+/// <summary><c>MtlsGate:TrustStores:NAME</c>.</summary>
+public sealed class TrustStoreSection
+{
+    /// <summary>PEM file with the roots (and intermediates) client certificates must chain to. Required.</summary>
+    public string? CaBundle { get; set; }
+}
+
+/// <summary><c>MtlsGate:Policies:NAME</c>.</summary>
+public sealed class PolicySection
+{
+    /// <summary>Trust store name. Default <c>Default</c>.</summary>
+    public string? TrustStore { get; set; }
+
+    /// <summary><c>Certificate</c> (default) or <c>None</c>.</summary>
+    public string? Require { get; set; }
+
+    /// <summary><c>Enforce</c> (default) or <c>LogOnly</c>: log "would deny" and forward.</summary>
+    public string? Mode { get; set; }
+
+    public DenySection? Deny { get; set; }
+
+    public Dictionary<string, DenySection> DenyByReason { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>A denial: a response (status/body/headers) or <c>Action: Close</c>.</summary>
+public sealed class DenySection
+{
+    /// <summary><c>Respond</c> (default) or <c>Close</c> (zero bytes, connection closed).</summary>
+    public string? Action { get; set; }
+
+    /// <summary>Default 404. 401, 403 and 407 are refused unless <see cref="AllowClientWipingStatus"/>.</summary>
+    public int? Status { get; set; }
+
+    /// <summary>Default <c>Not Found</c>.</summary>
+    public string? Body { get; set; }
+
+    /// <summary>Default <c>text/plain</c>.</summary>
+    public string? ContentType { get; set; }
+
+    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Allows 401/403/407, which make Bitwarden clients delete their offline vault. Default false.</summary>
+    public bool AllowClientWipingStatus { get; set; }
+}
+
+/// <summary><c>MtlsGate:Tls</c>.</summary>
+public sealed class TlsSection
+{
+    /// <summary>Refuse a missing or invalid client certificate with a TLS alert instead of a shaped HTTP denial. Default false.</summary>
+    public bool RejectAtHandshake { get; set; }
+
+    /// <summary>Time allowed for a TLS handshake. Default 10 s.</summary>
+    public TimeSpan? HandshakeTimeout { get; set; }
+}
+
+/// <summary><c>MtlsGate:Forwarding</c>.</summary>
+public sealed class ForwardingSection
+{
+    /// <summary><c>Individual</c> (default), <c>Rfc9440</c> or <c>None</c>.</summary>
+    public string? IdentityHeaders { get; set; }
+
+    /// <summary>Send the client's Host to the backend (Vaultwarden needs it). Default true.</summary>
+    public bool PreserveHost { get; set; } = true;
+}
+
+/// <summary><c>MtlsGate:Limits</c>: Kestrel limits that matter for a proxy.</summary>
+public sealed class LimitsSection
+{
+    /// <summary>Largest request body in bytes (streamed, never buffered). Default 1 GiB (Vaultwarden needs 525 MB).</summary>
+    public long? MaxRequestBodySize { get; set; }
+
+    /// <summary>Default 30 s.</summary>
+    public TimeSpan? RequestHeadersTimeout { get; set; }
+
+    /// <summary>Default 130 s.</summary>
+    public TimeSpan? KeepAliveTimeout { get; set; }
+
+    /// <summary>Default unlimited.</summary>
+    public long? MaxConcurrentConnections { get; set; }
+
+    /// <summary>HTTP/2 streams per connection. Default 100.</summary>
+    public int? MaxStreamsPerConnection { get; set; }
+}

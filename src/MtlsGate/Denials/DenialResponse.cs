@@ -1,0 +1,30 @@
+using System.Text;
+
+namespace MtlsGate.Denials;
+
+public enum DenialAction
+{
+    /// <summary>Answer with the configured status, body and headers.</summary>
+    Respond,
+    /// <summary>Close the connection without a single byte (HTTP/2: the whole connection, not the stream).</summary>
+    Close,
+}
+
+/// <summary>A configured denial, compiled once: the body is encoded up front so a denial allocates nothing.</summary>
+public sealed record DenialResponse(
+    DenialAction Action,
+    int Status,
+    string ContentType,
+    ReadOnlyMemory<byte> Body,
+    IReadOnlyList<KeyValuePair<string, string>> Headers)
+{
+    public const int DefaultStatus = 404;
+    public const string DefaultBody = "Not Found";
+    public const string DefaultContentType = "text/plain";
+
+    /// <summary>The default: exactly what the gateway answers for a route that does not exist.</summary>
+    public static readonly DenialResponse NotFound = new(
+        DenialAction.Respond, DefaultStatus, DefaultContentType, Encoding.UTF8.GetBytes(DefaultBody), []);
+
+    public static readonly DenialResponse CloseConnection = new(DenialAction.Close, 0, "", ReadOnlyMemory<byte>.Empty, []);
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using MtlsGate.Configuration;
+using MtlsGate.Hosting;
+using MtlsGate.Logging;
+using MtlsGate.Policy;
+using MtlsGate.Proxy;
+using MtlsGate.Tls;
+using Yarp.ReverseProxy.Model;
+
+namespace MtlsGate.Denials;
+
+/// <summary>
+/// The one place a request is judged: facts in (identity of the connection, route policy), the pure
+/// evaluator decides, and a denial is answered here and never reaches the proxy. Also writes the
+/// access event.
+/// </summary>
+public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, ILoggerFactory loggers)
+{
+    private const string NoRoute = "(none)";
+    private readonly ILogger _access = loggers.CreateLogger("MtlsGate.Access");
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var snapshot = state.Current;
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
+        var (policy, identity) = Resolve(context, snapshot, route);
+        var decision = PolicyEvaluator.Evaluate(identity, policy);
+        var routeId = route?.Config.RouteId ?? NoRoute;
+
+        if (decision.Outcome == Outcome.WouldDeny)
+        {
+            Log.WouldDeny(_access, decision.Reason, context.Request.Method, context.Request.Path.Value ?? "", routeId, policy.Name, identity.Sha256Fingerprint);
+        }
+
+        if (!decision.Forwards)
+        {
+            await DenialResponder.WriteAsync(context, policy.ResponseFor(decision.Reason)).ConfigureAwait(false);
+        }
+        else if (route is null)
+        {
+            // Allowed, but nothing to route to: answered exactly like the default denial.
+            decision = Decision.Deny(DenyReason.NoRoute);
+            await DenialResponder.WriteAsync(context, snapshot.DefaultPolicy.Deny).ConfigureAwait(false);
+        }
+        else
+        {
+            HeaderSanitizer.Strip(context.Request.Headers);
+            await next(context).ConfigureAwait(false);
+        }
+
+        if (_access.IsEnabled(LogLevel.Information))
+        {
+            Log.Access(_access, context.Request.Method, context.Request.Path.Value ?? "", routeId, decision.Outcome, decision.Reason,
+                IdentityText(identity), identity.Sha256Fingerprint, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    /// <summary>The route's policy and the connection's identity judged against that policy's trust store.</summary>
+    public static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(HttpContext context, GatewaySnapshot snapshot, RouteModel? route)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        string? policyName = null;
+        route?.Config.Metadata?.TryGetValue(ConfigCompiler.PolicyMetadataKey, out policyName);
+        var policy = snapshot.PolicyFor(policyName);
+        var connection = context.Features.Get<ConnectionIdentityFeature>();
+        if (connection is null)
+        {
+            return (policy, ClientIdentity.None);
+        }
+
+        var identity = snapshot.TrustStores.TryGetValue(policy.TrustStore, out var store)
+            ? connection.IdentityFor(store)
+            : connection.Identity;
+        return (policy, identity);
+    }
+
+    private static string IdentityText(ClientIdentity identity) =>
+        identity.Certificate is null ? "-" : HeaderEncoding.Encode(identity.Subject);
+}

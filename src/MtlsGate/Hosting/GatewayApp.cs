@@ -1,0 +1,174 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MtlsGate.Configuration;
+using MtlsGate.Denials;
+using MtlsGate.Logging;
+using MtlsGate.Management;
+using MtlsGate.Proxy;
+using MtlsGate.Tls;
+using Serilog;
+using Log = MtlsGate.Logging.Log;
+
+namespace MtlsGate.Hosting;
+
+/// <summary>The result of building the gateway: a ready app, or every configuration error.</summary>
+public sealed record GatewayBuild(WebApplication? App, GatewayState? State, IReadOnlyList<string> Errors);
+
+/// <summary>Builds the gateway host from the layered configuration (the same code for serve, demo and tests).</summary>
+public static class GatewayApp
+{
+    public const string AppSettingsFile = "appsettings.json";
+
+    /// <summary>
+    /// Configuration layers: <c>appsettings.json</c> beside the binary → <c>--config FILE</c> →
+    /// environment variables → command line. Relative paths resolve against the directory of the
+    /// main configuration file: the <c>--config</c> file when given, else <c>appsettings.json</c>.
+    /// </summary>
+    public static IConfigurationRoot LoadConfiguration(string[] args, out string baseDirectory, out string? error, bool includeAppSettings = true)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        error = null;
+        var builder = new ConfigurationBuilder();
+        baseDirectory = AppContext.BaseDirectory;
+        if (includeAppSettings)
+        {
+            builder.AddJsonFile(Path.Combine(AppContext.BaseDirectory, AppSettingsFile), optional: true, reloadOnChange: false);
+        }
+
+        var configFile = OptionValue(args, "--config");
+        if (configFile is not null)
+        {
+            var full = Path.GetFullPath(configFile);
+            if (!File.Exists(full))
+            {
+                error = $"--config: file '{full}' does not exist.";
+            }
+            else
+            {
+                builder.AddJsonFile(full, optional: false, reloadOnChange: false);
+                baseDirectory = Path.GetDirectoryName(full)!;
+            }
+        }
+
+        builder.AddEnvironmentVariables();
+        builder.AddCommandLine(args);
+        try
+        {
+            return builder.Build();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
+        {
+            error = $"configuration: {ex.Message}";
+            return new ConfigurationBuilder().Build();
+        }
+    }
+
+    public static GatewayBuild Build(string[] args, bool includeAppSettings = true, Action<IServiceCollection>? services = null)
+    {
+        var configuration = LoadConfiguration(args, out var baseDirectory, out var error, includeAppSettings);
+        if (error is not null)
+        {
+            return new GatewayBuild(null, null, [error]);
+        }
+
+        var (snapshot, errors) = ConfigCompiler.Compile(configuration, baseDirectory);
+        if (snapshot is null)
+        {
+            return new GatewayBuild(null, null, errors);
+        }
+
+        var state = new GatewayState(snapshot);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = configuration["Environment"] ?? Environments.Production,
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration));
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(TimeProvider.System);
+        // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
+        builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
+            new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
+        builder.WebHost.ConfigureKestrel(kestrel => GatewayListener.Configure(kestrel, state, TimeProvider.System));
+        builder.Services.AddMtlsGateProxy(configuration, state);
+        services?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.UseMtlsGateManagement();
+        app.UseRouting();
+        app.UseMiddleware<GatewayMiddleware>();
+        app.MapReverseProxy();
+        app.Lifetime.ApplicationStarted.Register(() => LogStart(app, snapshot));
+        return new GatewayBuild(app, state, []);
+    }
+
+    /// <summary>Serilog from the <c>Serilog</c> section; without one, a console sink.</summary>
+    public static void ConfigureSerilog(LoggerConfiguration logger, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection("Serilog");
+        logger.ReadFrom.Configuration(configuration);
+        if (!section.GetSection("WriteTo").Exists())
+        {
+            logger.WriteTo.Async(sink => sink.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>The addresses Kestrel bound, split into gateway (https) and management (http).</summary>
+    public static (IReadOnlyList<Uri> Gateway, Uri? Management) BoundAddresses(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var uris = addresses.Select(a => new Uri(a)).ToList();
+        return (uris.Where(u => u.Scheme == "https").ToList(), uris.FirstOrDefault(u => u.Scheme == "http"));
+    }
+
+    private static void LogStart(WebApplication app, GatewaySnapshot snapshot)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MtlsGate");
+        var (gateway, management) = BoundAddresses(app);
+        Log.Listening(logger, string.Join(", ", gateway), management?.ToString() ?? "-");
+        foreach (var store in snapshot.TrustStores.Values)
+        {
+            Log.TrustStoreLoaded(logger, store.Name, store.Roots.Count, store.Intermediates.Count);
+        }
+
+        if (snapshot.ServerCertificate is { } server)
+        {
+            var days = (int)Math.Floor((server.Leaf.NotAfter.ToUniversalTime() - DateTime.UtcNow).TotalDays);
+            if (days < 30)
+            {
+                Log.ServerCertificateExpiry(logger, server.Leaf.Subject, server.Source, server.Leaf.NotAfter.ToUniversalTime(), days);
+            }
+        }
+    }
+
+    /// <summary>The value after <paramref name="name"/> (as "--name value" or "--name=value").</summary>
+    public static string? OptionValue(string[] args, string name)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == name && i + 1 < args.Length)
+            {
+                return args[i + 1];
+            }
+
+            if (args[i].StartsWith(name + "=", StringComparison.Ordinal))
+            {
+                return args[i][(name.Length + 1)..];
+            }
+        }
+
+        return null;
+    }
+}

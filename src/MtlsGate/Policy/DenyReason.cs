@@ -1,0 +1,33 @@
+namespace MtlsGate.Policy;
+
+/// <summary>
+/// Why a request is (or would be) denied. The reason goes to the log and metrics, never to the client.
+/// The names are part of the configuration contract (<c>DenyByReason</c> keys): add, don't rename.
+/// </summary>
+public enum DenyReason
+{
+    /// <summary>Not denied.</summary>
+    None = 0,
+    /// <summary>No client certificate was presented.</summary>
+    NoCertificate,
+    /// <summary>The certificate does not chain to a root of the trust store (or a signature is wrong).</summary>
+    Untrusted,
+    /// <summary>The leaf or a CA in its chain is past its notAfter.</summary>
+    Expired,
+    /// <summary>The leaf or a CA in its chain is before its notBefore.</summary>
+    NotYetValid,
+    /// <summary>The leaf carries an extended key usage without clientAuth.</summary>
+    WrongUsage,
+    /// <summary>The chain breaks a structural rule: basic constraints, path length, key usage, critical extension.</summary>
+    InvalidChain,
+    /// <summary>The certificate is revoked.</summary>
+    Revoked,
+    /// <summary>The certificate is valid but not on the policy's identity allow-list.</summary>
+    IdentityNotAllowed,
+    /// <summary>The client network is not allowed.</summary>
+    NetworkNotAllowed,
+    /// <summary>The request's host does not belong to the TLS connection's host.</summary>
+    HostMismatch,
+    /// <summary>No route matches the request (answered exactly like a denial).</summary>
+    NoRoute,
+}

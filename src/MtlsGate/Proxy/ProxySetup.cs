@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MtlsGate.Denials;
+using MtlsGate.Hosting;
+using MtlsGate.Tls;
+using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
+
+namespace MtlsGate.Proxy;
+
+/// <summary>YARP from the standard <c>ReverseProxy</c> section, with the gateway's header transforms on every route.</summary>
+public static class ProxySetup
+{
+    public const string RealIpHeader = "X-Real-IP";
+
+    public static IServiceCollection AddMtlsGateProxy(this IServiceCollection services, IConfiguration configuration, GatewayState state)
+    {
+        var preserveHost = state.Current.Forwarding.PreserveHost;
+        services.AddReverseProxy()
+            .LoadFromConfig(configuration.GetSection("ReverseProxy"))
+            .AddTransforms(builder =>
+            {
+                // Vaultwarden needs the original Host; YARP would send the destination's.
+                builder.AddOriginalHost(preserveHost);
+                // The client's X-Forwarded-* were stripped by the gateway; these are ours.
+                builder.AddXForwarded(ForwardedTransformActions.Set);
+                builder.AddResponseHeaderRemove("Server", ResponseCondition.Always);
+                builder.AddRequestTransform(transform =>
+                {
+                    var context = transform.HttpContext;
+                    var headers = transform.ProxyRequest.Headers;
+                    var connection = context.Features.Get<ConnectionIdentityFeature>();
+                    if (context.Connection.RemoteIpAddress is { } ip)
+                    {
+                        headers.TryAddWithoutValidation(RealIpHeader, connection?.RemoteIp ?? ip.ToString());
+                    }
+
+                    if (connection is not null)
+                    {
+                        foreach (var header in HeadersFor(context, connection, state))
+                        {
+                            headers.TryAddWithoutValidation(header.Key, header.Value);
+                        }
+                    }
+
+                    return ValueTask.CompletedTask;
+                });
+            });
+        return services;
+    }
+
+    private static KeyValuePair<string, string>[] HeadersFor(HttpContext context, ConnectionIdentityFeature connection, GatewayState state)
+    {
+        var snapshot = state.Current;
+        var (_, identity) = GatewayMiddleware.Resolve(context, snapshot, context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>());
+        var format = snapshot.Forwarding.IdentityHeaders;
+        if (connection.HeaderCache is HeaderCacheEntry entry && ReferenceEquals(entry.Identity, identity) && entry.Format == format)
+        {
+            return entry.Headers;
+        }
+
+        var headers = IdentityHeaders.For(identity, format);
+        connection.HeaderCache = new HeaderCacheEntry(identity, format, headers);
+        return headers;
+    }
+
+    private sealed record HeaderCacheEntry(Policy.ClientIdentity Identity, Configuration.IdentityHeaderFormat Format, KeyValuePair<string, string>[] Headers);
+}

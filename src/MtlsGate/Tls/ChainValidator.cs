@@ -1,0 +1,182 @@
+using System.Security.Cryptography.X509Certificates;
+using MtlsGate.Policy;
+
+namespace MtlsGate.Tls;
+
+/// <summary>
+/// Certificate-chain validation against a <see cref="TrustStore"/>. The gateway (at the TLS
+/// handshake), the CLI and the conformance tests all run this code.
+/// </summary>
+/// <remarks>
+/// Rules, in the order a verdict is chosen:
+/// <list type="number">
+/// <item>the chain must end at a root of the trust store, every signature valid (else <c>Untrusted</c>);</item>
+/// <item>every CA must satisfy basic constraints, path length and keyCertSign, and no unknown critical
+/// extension may appear (else <c>InvalidChain</c>);</item>
+/// <item>every certificate of the chain must be inside its validity period, both ends inclusive
+/// (RFC 5280 §4.1.2.5): <c>notBefore ≤ t ≤ notAfter</c> (else <c>NotYetValid</c>/<c>Expired</c>);</item>
+/// <item>a leaf that carries an extended key usage must list clientAuth; a leaf with no EKU extension
+/// is accepted for client authentication, as RFC 5280 §4.2.1.12 reads "no restriction" (else <c>WrongUsage</c>).</item>
+/// </list>
+/// </remarks>
+public static class ChainValidator
+{
+    /// <summary>Builds a chain for <paramref name="leaf"/> at <paramref name="at"/> and returns the verdict.</summary>
+    public static DenyReason Validate(TrustStore store, X509Certificate2 leaf, X509Certificate2Collection? presentedIntermediates, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(leaf);
+        using var chain = new X509Chain();
+        chain.ChainPolicy = store.ChainPolicy.Clone();
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        chain.ChainPolicy.VerificationTime = at.UtcDateTime;
+        if (presentedIntermediates is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(presentedIntermediates);
+        }
+
+        try
+        {
+            chain.Build(leaf);
+            return Verdict(chain, leaf, at);
+        }
+        finally
+        {
+            DisposeElements(chain);
+        }
+    }
+
+    /// <summary>The verdict for a chain already built (by SslStream at the handshake, with the store's policy).</summary>
+    public static DenyReason Verdict(X509Chain chain, X509Certificate2 leaf, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(leaf);
+
+        var flags = X509ChainStatusFlags.NoError;
+        foreach (var status in chain.ChainStatus)
+        {
+            flags |= status.Status;
+        }
+
+        const X509ChainStatusFlags untrusted =
+            X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain |
+            X509ChainStatusFlags.NotSignatureValid | X509ChainStatusFlags.Cyclic |
+            X509ChainStatusFlags.ExplicitDistrust | X509ChainStatusFlags.InvalidPolicyConstraints;
+        const X509ChainStatusFlags invalidChain =
+            X509ChainStatusFlags.InvalidBasicConstraints | X509ChainStatusFlags.InvalidExtension |
+            X509ChainStatusFlags.HasNotSupportedCriticalExtension | X509ChainStatusFlags.InvalidNameConstraints |
+            X509ChainStatusFlags.HasNotSupportedNameConstraint | X509ChainStatusFlags.HasNotDefinedNameConstraint |
+            X509ChainStatusFlags.HasNotPermittedNameConstraint | X509ChainStatusFlags.HasExcludedNameConstraint;
+
+        if ((flags & untrusted) != 0 || chain.ChainElements.Count == 0 || !IsAnchoredInStore(chain))
+        {
+            return DenyReason.Untrusted;
+        }
+
+        if ((flags & X509ChainStatusFlags.Revoked) != 0)
+        {
+            return DenyReason.Revoked;
+        }
+
+        var timeVerdict = TimeVerdict(chain, at);
+        if (timeVerdict != DenyReason.None)
+        {
+            return timeVerdict;
+        }
+
+        if ((flags & X509ChainStatusFlags.NotTimeValid) != 0)
+        {
+            // The platform judged the time differently from our inclusive rule (it validated at "now"
+            // while we were asked about another instant): fail closed with the closest reason.
+            return leaf.NotAfter.ToUniversalTime() <= at.UtcDateTime ? DenyReason.Expired : DenyReason.NotYetValid;
+        }
+
+        if ((flags & invalidChain) != 0)
+        {
+            return DenyReason.InvalidChain;
+        }
+
+        if ((flags & X509ChainStatusFlags.NotValidForUsage) != 0)
+        {
+            // On Linux a CA without keyCertSign is reported as a usage error too: tell the two apart.
+            return LeafUsageIsClientAuth(leaf) ? DenyReason.InvalidChain : DenyReason.WrongUsage;
+        }
+
+        if (!LeafUsageIsClientAuth(leaf))
+        {
+            return DenyReason.WrongUsage;
+        }
+
+        var remaining = flags & ~(X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.RevocationStatusUnknown |
+                                  X509ChainStatusFlags.OfflineRevocation | X509ChainStatusFlags.NoIssuanceChainPolicy);
+        return remaining == X509ChainStatusFlags.NoError ? DenyReason.None : DenyReason.InvalidChain;
+    }
+
+    /// <summary>True when the leaf has no EKU extension, or its EKU lists clientAuth.</summary>
+    public static bool LeafUsageIsClientAuth(X509Certificate2 leaf)
+    {
+        ArgumentNullException.ThrowIfNull(leaf);
+        foreach (var extension in leaf.Extensions)
+        {
+            if (extension is X509EnhancedKeyUsageExtension eku)
+            {
+                foreach (var oid in eku.EnhancedKeyUsages)
+                {
+                    if (oid.Value == TrustStore.ClientAuthOid)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Disposes the certificates a chain created (copies; the caller's leaf is untouched).</summary>
+    public static void DisposeElements(X509Chain chain)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        for (var i = 0; i < chain.ChainElements.Count; i++)
+        {
+            chain.ChainElements[i].Certificate.Dispose();
+        }
+    }
+
+    private static DenyReason TimeVerdict(X509Chain chain, DateTimeOffset at)
+    {
+        var t = at.UtcDateTime;
+        foreach (var element in chain.ChainElements)
+        {
+            var certificate = element.Certificate;
+            if (t > certificate.NotAfter.ToUniversalTime())
+            {
+                return DenyReason.Expired;
+            }
+
+            if (t < certificate.NotBefore.ToUniversalTime())
+            {
+                return DenyReason.NotYetValid;
+            }
+        }
+
+        return DenyReason.None;
+    }
+
+    private static bool IsAnchoredInStore(X509Chain chain)
+    {
+        // With custom root trust, the last element must be one of the configured roots (byte for byte).
+        var top = chain.ChainElements[^1].Certificate;
+        foreach (var root in chain.ChainPolicy.CustomTrustStore)
+        {
+            if (root.RawDataMemory.Span.SequenceEqual(top.RawDataMemory.Span))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

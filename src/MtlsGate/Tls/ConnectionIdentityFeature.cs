@@ -1,0 +1,107 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections;
+using MtlsGate.Policy;
+
+namespace MtlsGate.Tls;
+
+/// <summary>
+/// Per-connection state: the client identity, computed once at the handshake against the trust
+/// snapshot of that moment, and read by every request of the connection (HTTP/1.1 keep-alive or
+/// HTTP/2 streams) without another chain build.
+/// </summary>
+public sealed class ConnectionIdentityFeature
+{
+    private readonly TimeProvider _time;
+    private readonly bool _rejectAtHandshake;
+    private ClientIdentity? _identity;
+    private (TrustStore Store, ClientIdentity Identity)[] _others = [];
+    private readonly Lock _othersLock = new();
+
+    public ConnectionIdentityFeature(ConnectionContext connection, TrustStore trustStore, bool rejectAtHandshake, TimeProvider time)
+    {
+        Connection = connection;
+        TrustStore = trustStore;
+        _rejectAtHandshake = rejectAtHandshake;
+        _time = time;
+    }
+
+    /// <summary>The transport connection (used to close it whole, e.g. for a silent-close denial).</summary>
+    public ConnectionContext Connection { get; }
+
+    /// <summary>The trust store the handshake validated against.</summary>
+    public TrustStore TrustStore { get; }
+
+    /// <summary>The identity for <see cref="TrustStore"/>; <see cref="ClientIdentity.None"/> until known.</summary>
+    public ClientIdentity Identity => _identity ?? ClientIdentity.None;
+
+    /// <summary>The client address as text, formatted once per connection.</summary>
+    public string? RemoteIp => _remoteIp ??= (Connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString();
+
+    private string? _remoteIp;
+
+    /// <summary>Per-connection cache slot for the forwarded identity headers (computed on first use).</summary>
+    internal object? HeaderCache { get; set; }
+
+    /// <summary>
+    /// SslStream's remote-certificate callback. The chain it hands us was built with
+    /// <see cref="TrustStore.ChainPolicy"/> (custom roots, no downloads), so this is the one chain
+    /// build of the connection.
+    /// </summary>
+    public bool OnRemoteCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is not X509Certificate2 leaf)
+        {
+            _identity = ClientIdentity.None;
+            return !_rejectAtHandshake;
+        }
+
+        var verdict = chain is null ? DenyReason.Untrusted : ChainValidator.Verdict(chain, leaf, _time.GetUtcNow());
+        _identity = new ClientIdentity(leaf, verdict);
+        return !_rejectAtHandshake || _identity.IsValid;
+    }
+
+    /// <summary>
+    /// Called once the handshake is done. A resumed TLS session may carry the first session's
+    /// certificate without the callback running: validate it now, against the current trust material.
+    /// Returns false when the connection must be dropped (reject-at-handshake mode).
+    /// </summary>
+    public bool CompleteHandshake(X509Certificate2? certificate)
+    {
+        if (_identity is null || !ReferenceEquals(_identity.Certificate, certificate))
+        {
+            _identity = certificate is null
+                ? ClientIdentity.None
+                : new ClientIdentity(certificate, ChainValidator.Validate(TrustStore, certificate, null, _time.GetUtcNow()));
+        }
+
+        return !_rejectAtHandshake || _identity.IsValid;
+    }
+
+    /// <summary>The identity judged against another trust store (a policy may name its own); computed once per connection.</summary>
+    public ClientIdentity IdentityFor(TrustStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var identity = Identity;
+        if (ReferenceEquals(store, TrustStore) || identity.Certificate is null)
+        {
+            return identity;
+        }
+
+        foreach (var (known, other) in Volatile.Read(ref _others))
+        {
+            if (ReferenceEquals(known, store))
+            {
+                return other;
+            }
+        }
+
+        var computed = new ClientIdentity(identity.Certificate, ChainValidator.Validate(store, identity.Certificate, null, _time.GetUtcNow()));
+        lock (_othersLock)
+        {
+            _others = [.. _others, (store, computed)];
+        }
+
+        return computed;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using MtlsGate.Configuration;
+using MtlsGate.Hosting;
+
+namespace MtlsGate.Tls;
+
+/// <summary>Marks connections that arrived on the management listener.</summary>
+public sealed class ManagementConnectionFeature
+{
+    public static readonly ManagementConnectionFeature Instance = new();
+}
+
+/// <summary>Kestrel set-up: the TLS gateway listener(s) and the plain-HTTP management listener.</summary>
+public static class GatewayListener
+{
+    private static readonly List<SslApplicationProtocol> Alpn = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
+
+    /// <summary>TLS 1.3 suites and ECDHE + AEAD for TLS 1.2: no CBC, no RSA key exchange, no SHA-1 MAC.</summary>
+    private static readonly CipherSuitesPolicy? Ciphers = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()
+        ? new CipherSuitesPolicy(
+        [
+            TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ])
+        : null;
+
+    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(state);
+        var snapshot = state.Current;
+        var limits = snapshot.Limits;
+        kestrel.AddServerHeader = false;
+        kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodySize;
+        kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+        kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
+        kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+        kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
+        kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+        kestrel.AllowAlternateSchemes = false;
+
+        foreach (var endpoint in snapshot.GatewayEndpoints)
+        {
+            Listen(kestrel, endpoint, listen => ConfigureGateway(listen, state, time));
+        }
+
+        Listen(kestrel, snapshot.Management, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            listen.Use(next => connection =>
+            {
+                connection.Features.Set(ManagementConnectionFeature.Instance);
+                return next(connection);
+            });
+        });
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, Action<ListenOptions> configure)
+    {
+        if (endpoint.Address is null)
+        {
+            kestrel.ListenLocalhost(endpoint.Port, configure);
+        }
+        else
+        {
+            kestrel.Listen(new IPEndPoint(endpoint.Address, endpoint.Port), configure);
+        }
+    }
+
+    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time)
+    {
+        // HTTP/1.1 and HTTP/2 only: HTTP/3's TLS path would not use our chain policy.
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.UseHttps(new TlsHandshakeCallbackOptions
+        {
+            HandshakeTimeout = state.Current.Limits.HandshakeTimeout,
+            OnConnection = context =>
+            {
+                var snapshot = state.Current;
+                var store = snapshot.ConnectionTrustStore ?? EmptyTrustStore.Instance;
+                var feature = new ConnectionIdentityFeature(context.Connection, store, snapshot.RejectAtHandshake, time);
+                context.Connection.Features.Set(feature);
+                return ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = snapshot.ServerCertificate!.Context,
+                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    ApplicationProtocols = Alpn,
+                    CipherSuitesPolicy = Ciphers,
+                    // Ask for the certificate in the handshake; a missing or bad one is judged by policy
+                    // (shaped as a denial) unless RejectAtHandshake.
+                    ClientCertificateRequired = true,
+                    CertificateRevocationCheckMode = X509RevocationModeNoCheck,
+                    CertificateChainPolicy = store.ChainPolicy,
+                    RemoteCertificateValidationCallback = feature.OnRemoteCertificate,
+                    AllowRenegotiation = false,
+                });
+            },
+        });
+
+        // After the handshake: settle the identity (resumed sessions may skip the callback).
+        listen.Use(next => connection =>
+        {
+            var feature = connection.Features.Get<ConnectionIdentityFeature>();
+            var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
+            if (feature is null || !feature.CompleteHandshake(certificate))
+            {
+                connection.Abort(new ConnectionAbortedException("Client certificate refused at the handshake."));
+                return Task.CompletedTask;
+            }
+
+            return next(connection);
+        });
+    }
+
+    private const System.Security.Cryptography.X509Certificates.X509RevocationMode X509RevocationModeNoCheck =
+        System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+}
+
+/// <summary>A trust store that trusts nothing: used when no policy needs a certificate.</summary>
+internal static class EmptyTrustStore
+{
+    public static readonly TrustStore Instance = new("(none)", [], []);
+}
