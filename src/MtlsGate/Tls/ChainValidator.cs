@@ -13,8 +13,11 @@ namespace MtlsGate.Tls;
 /// <item>the chain must end at a root of the trust store, every signature valid (else <c>Untrusted</c>);</item>
 /// <item>every CA must satisfy basic constraints, path length and keyCertSign, and no unknown critical
 /// extension may appear (else <c>InvalidChain</c>);</item>
-/// <item>every certificate of the chain must be inside its validity period, both ends inclusive
-/// (RFC 5280 §4.1.2.5): <c>notBefore ≤ t ≤ notAfter</c> (else <c>NotYetValid</c>/<c>Expired</c>);</item>
+/// <item>every certificate of the chain must be inside its validity period,
+/// <c>notBefore ≤ t &lt; notAfter</c> (else <c>NotYetValid</c>/<c>Expired</c>). RFC 5280 §4.1.2.5 reads
+/// notAfter as inclusive; OpenSSL, which builds the chain on Linux (and in nginx and HAProxy), treats
+/// it as exclusive. We follow the platform so the handshake and every other path agree, which fails
+/// closed by one second;</item>
 /// <item>a leaf that carries an extended key usage must list clientAuth; a leaf with no EKU extension
 /// is accepted for client authentication, as RFC 5280 §4.2.1.12 reads "no restriction" (else <c>WrongUsage</c>).</item>
 /// </list>
@@ -151,7 +154,7 @@ public static class ChainValidator
         foreach (var element in chain.ChainElements)
         {
             var certificate = element.Certificate;
-            if (t > certificate.NotAfter.ToUniversalTime())
+            if (t >= certificate.NotAfter.ToUniversalTime())
             {
                 return DenyReason.Expired;
             }

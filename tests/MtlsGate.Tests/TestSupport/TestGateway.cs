@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using MtlsGate.Hosting;
+using MtlsGate.Tls;
+
+namespace MtlsGate.Tests.TestSupport;
+
+/// <summary>
+/// The real gateway, in-process, on loopback port 0 with real TLS, in front of a real
+/// <see cref="Destination"/>. Configuration is written to a temporary folder and loaded through
+/// the same <c>--config</c> path as production.
+/// </summary>
+public sealed class TestGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestGateway(WebApplication app, Destination destination, string folder, GatewayState state)
+    {
+        _app = app;
+        Backend = destination;
+        Folder = folder;
+        State = state;
+        var (gateway, management) = GatewayApp.BoundAddresses(app);
+        GatewayUri = new Uri($"https://localhost:{gateway[0].Port}/");
+        ManagementUri = management!;
+    }
+
+    public Uri GatewayUri { get; }
+
+    public Uri ManagementUri { get; }
+
+    public Destination Backend { get; }
+
+    public string Folder { get; }
+
+    public GatewayState State { get; }
+
+
+    public static JsonObject DefaultConfig(Uri backend) => new()
+    {
+        ["MtlsGate"] = new JsonObject
+        {
+            ["Listen"] = new JsonObject { ["Gateway"] = "https://127.0.0.1:0", ["Management"] = "http://127.0.0.1:0" },
+            ["ServerCertificate"] = new JsonObject { ["Path"] = "server.pem", ["KeyPath"] = "server.key" },
+            ["TrustStores"] = new JsonObject { ["Default"] = new JsonObject { ["CaBundle"] = "ca.pem" } },
+        },
+        ["ReverseProxy"] = new JsonObject
+        {
+            ["Routes"] = new JsonObject
+            {
+                ["app"] = new JsonObject
+                {
+                    ["ClusterId"] = "app",
+                    ["Match"] = new JsonObject { ["Path"] = "{**catch-all}" },
+                    ["Metadata"] = new JsonObject { ["MtlsGate.Policy"] = "Default" },
+                },
+            },
+            ["Clusters"] = new JsonObject
+            {
+                ["app"] = new JsonObject
+                {
+                    ["Destinations"] = new JsonObject { ["d1"] = new JsonObject { ["Address"] = backend.ToString() } },
+                },
+            },
+        },
+        ["Serilog"] = new JsonObject { ["MinimumLevel"] = new JsonObject { ["Default"] = "Warning" } },
+    };
+
+    public static async Task<TestGateway> StartAsync(Action<JsonObject>? configure = null)
+    {
+        var pki = TestPki.Instance;
+        var destination = await Destination.StartAsync();
+        var folder = Directory.CreateTempSubdirectory("mtlsgate-test-").FullName;
+        File.WriteAllText(Path.Combine(folder, "ca.pem"), pki.CaBundlePem);
+        File.WriteAllText(Path.Combine(folder, "server.pem"), MtlsGate.Tls.Pki.CertificatePem(pki.ServerLeaf));
+        File.WriteAllText(Path.Combine(folder, "server.key"), MtlsGate.Tls.Pki.KeyPem(pki.ServerLeaf));
+        var config = DefaultConfig(destination.Address);
+        configure?.Invoke(config);
+        var file = Path.Combine(folder, "gateway.json");
+        File.WriteAllText(file, config.ToJsonString());
+
+        var build = GatewayApp.Build(["--config", file], includeAppSettings: false);
+        if (build.App is null)
+        {
+            await destination.DisposeAsync();
+            throw new InvalidOperationException("Gateway did not build: " + string.Join("; ", build.Errors));
+        }
+
+        await build.App.StartAsync();
+        return new TestGateway(build.App, destination, folder, build.State!);
+    }
+
+    /// <summary>An HttpClient presenting <paramref name="certificate"/> (and <paramref name="chain"/>), speaking exactly <paramref name="version"/>.</summary>
+    public HttpClient Client(X509Certificate2? certificate, Version? version = null, X509Certificate2Collection? chain = null)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            SslOptions = ClientTls(certificate, chain),
+        };
+        return new HttpClient(handler)
+        {
+            BaseAddress = GatewayUri,
+            DefaultRequestVersion = version ?? HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+    }
+
+    public static SslClientAuthenticationOptions ClientTls(X509Certificate2? certificate, X509Certificate2Collection? chain = null)
+    {
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            // The test trusts the gateway's server certificate by our root only.
+            RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                cert is X509Certificate2 c && ChainValidatorForServer(c),
+        };
+        if (certificate is not null)
+        {
+            options.ClientCertificateContext = SslStreamCertificateContext.Create(certificate, chain ?? [], offline: true);
+        }
+
+        return options;
+    }
+
+    private static bool ChainValidatorForServer(X509Certificate2 certificate)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(TestPki.Instance.Root);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        return chain.Build(certificate);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await Backend.DisposeAsync();
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
