@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# MtlsGate container: multi-stage build, non-root, read-only root filesystem friendly.
+#   docker build -t mtlsgate .
+#   docker run --read-only --tmpfs /tmp -p 8443:8443 \
+#     -v ./config:/config:ro -v ./certs:/certs:ro mtlsgate
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Restore layer: only the files that decide the package graph, so code edits keep the cache.
+COPY Directory.Build.props Directory.Packages.props ./
+COPY src/MtlsGate/MtlsGate.csproj src/MtlsGate/
+RUN dotnet restore src/MtlsGate/MtlsGate.csproj
+COPY appsettings.json ./
+COPY src/ src/
+# The same publish command the black-box tests run.
+RUN dotnet publish src/MtlsGate/MtlsGate.csproj -c Release -o /app --no-restore
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+# Configuration and certificates are mounted, never baked in.
+VOLUME ["/config", "/certs"]
+ENV DOTNET_EnableDiagnostics=0 \
+    DOTNET_gcServer=0 \
+    MtlsGate__Listen__Gateway=https://0.0.0.0:8443 \
+    MtlsGate__Listen__Management=http://127.0.0.1:8081
+EXPOSE 8443
+# The management port (8081) binds to loopback inside the container; HEALTHCHECK runs inside too.
+USER $APP_UID
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/app/mtlsgate", "healthcheck"]
+ENTRYPOINT ["/app/mtlsgate"]
+CMD ["--config", "/config/appsettings.json"]
