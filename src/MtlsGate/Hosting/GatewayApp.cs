@@ -91,7 +91,13 @@ public static class GatewayApp
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration));
+        foreach (var category in CategoriesThatLogRequestTargets)
+        {
+            builder.Logging.AddFilter(category, LogLevel.Warning);
+        }
+
+        // writeToProviders: extra ILoggerProviders (tests' capture) receive the same events as Serilog.
+        builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration), writeToProviders: true);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(TimeProvider.System);
         // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
@@ -110,6 +116,19 @@ public static class GatewayApp
         return new GatewayBuild(app, state, []);
     }
 
+    /// <summary>
+    /// Framework log categories that write request targets (with query strings, where Vaultwarden
+    /// puts tokens) at Information/Debug: capped at Warning whatever the configuration says.
+    /// </summary>
+    public static readonly string[] CategoriesThatLogRequestTargets =
+    [
+        "Microsoft.AspNetCore.Hosting.Diagnostics",
+        "Microsoft.AspNetCore.Server.Kestrel.BadRequests",
+        "Microsoft.AspNetCore.HttpLogging",
+        "Yarp.ReverseProxy.Forwarder",
+        "System.Net.Http.HttpClient",
+    ];
+
     /// <summary>Serilog from the <c>Serilog</c> section; without one, a console sink.</summary>
     public static void ConfigureSerilog(LoggerConfiguration logger, IConfiguration configuration)
     {
@@ -117,6 +136,10 @@ public static class GatewayApp
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection("Serilog");
         logger.ReadFrom.Configuration(configuration);
+        foreach (var category in CategoriesThatLogRequestTargets)
+        {
+            logger.MinimumLevel.Override(category, Serilog.Events.LogEventLevel.Warning);
+        }
         if (!section.GetSection("WriteTo").Exists())
         {
             logger.WriteTo.Async(sink => sink.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));

@@ -29,6 +29,7 @@ public static class ChainValidator
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(leaf);
+        store.CountValidation();
         using var chain = new X509Chain();
         chain.ChainPolicy = store.ChainPolicy.Clone();
         chain.ChainPolicy.VerificationTimeIgnored = false;

@@ -56,6 +56,7 @@ public sealed class ConnectionIdentityFeature
             return !_rejectAtHandshake;
         }
 
+        TrustStore.CountValidation();
         var verdict = chain is null ? DenyReason.Untrusted : ChainValidator.Verdict(chain, leaf, _time.GetUtcNow());
         _identity = new ClientIdentity(leaf, verdict);
         return !_rejectAtHandshake || _identity.IsValid;

@@ -21,6 +21,13 @@ public sealed class TrustStore
 
     public string Name { get; }
 
+    private long _validations;
+
+    /// <summary>How many client certificates were judged against this store (one per connection, not per request).</summary>
+    public long Validations => Interlocked.Read(ref _validations);
+
+    internal void CountValidation() => Interlocked.Increment(ref _validations);
+
     public IReadOnlyList<X509Certificate2> Roots { get; }
 
     public IReadOnlyList<X509Certificate2> Intermediates { get; }

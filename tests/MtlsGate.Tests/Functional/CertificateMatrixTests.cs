@@ -92,16 +92,22 @@ public sealed class CertificateMatrixTests(GatewayFixture fixture) : IClassFixtu
         Assert.DoesNotContain(fixture.Gateway.Backend.Requests, r => r.Path == "/broken-chain");
     }
 
-    [Fact]
-    public async Task KeepAliveConnection_ManyRequests_AllAllowed_OnOneConnection()
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task KeepAliveConnection_ManyRequests_ValidateTheCertificateOnce(string version)
     {
-        using var client = fixture.Gateway.Client(Pki.Good, HttpVersion.Version20);
+        await using var gateway = await TestGateway.StartAsync();
+        var store = gateway.State.Current.ConnectionTrustStore!;
+        using var client = gateway.Client(Pki.Good, Version.Parse(version));
 
         for (var i = 0; i < 20; i++)
         {
             using var response = await client.GetAsync($"/keepalive/{i}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
+
+        Assert.Equal(1, store.Validations);
     }
 }
 

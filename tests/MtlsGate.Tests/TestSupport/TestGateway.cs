@@ -70,7 +70,7 @@ public sealed class TestGateway : IAsyncDisposable
         ["Serilog"] = new JsonObject { ["MinimumLevel"] = new JsonObject { ["Default"] = "Warning" } },
     };
 
-    public static async Task<TestGateway> StartAsync(Action<JsonObject>? configure = null)
+    public static async Task<TestGateway> StartAsync(Action<JsonObject>? configure = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var pki = TestPki.Instance;
         var destination = await Destination.StartAsync();
@@ -83,7 +83,7 @@ public sealed class TestGateway : IAsyncDisposable
         var file = Path.Combine(folder, "gateway.json");
         File.WriteAllText(file, config.ToJsonString());
 
-        var build = GatewayApp.Build(["--config", file], includeAppSettings: false);
+        var build = GatewayApp.Build(["--config", file], includeAppSettings: false, services);
         if (build.App is null)
         {
             await destination.DisposeAsync();

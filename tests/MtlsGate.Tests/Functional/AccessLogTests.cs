@@ -1,0 +1,38 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MtlsGate.Tests.TestSupport;
+
+namespace MtlsGate.Tests.Functional;
+
+public sealed class AccessLogTests
+{
+    [Fact]
+    public async Task EveryRequest_WritesOneAccessEvent_WithRouteDecisionReasonSubjectFingerprintAndStatus_ButNoQueryString()
+    {
+        var capture = new CapturingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(
+            config => config["Serilog"] = new System.Text.Json.Nodes.JsonObject { ["MinimumLevel"] = new System.Text.Json.Nodes.JsonObject { ["Default"] = "Information" } },
+            services => services.AddSingleton<ILoggerProvider>(capture));
+        var pki = TestPki.Instance;
+        using var good = gateway.Client(pki.Good);
+        using var none = gateway.Client(null);
+
+        using var allowed = await good.GetAsync("/vault/sync?access_token=SECRET-TOKEN-123");
+        using var denied = await none.GetAsync("/vault/sync?access_token=SECRET-TOKEN-456");
+        await Task.Delay(200);
+
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, denied.StatusCode);
+        var access = capture.Events.Where(e => e.Category == "MtlsGate.Access" && e.EventName == "Access").Select(e => e.Message.Replace("\"", "", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, access.Count);
+        var fingerprint = pki.Good.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant();
+        Assert.Contains(access, m => m.Contains("route=app decision=Allow reason=None", StringComparison.Ordinal)
+                                     && m.Contains("CN=good-device", StringComparison.Ordinal)
+                                     && m.Contains(fingerprint, StringComparison.Ordinal)
+                                     && m.Contains("status=200", StringComparison.Ordinal));
+        Assert.Contains(access, m => m.Contains("decision=Deny reason=NoCertificate", StringComparison.Ordinal) && m.Contains("status=404", StringComparison.Ordinal));
+        Assert.DoesNotContain(capture.Events, e => e.Message.Contains("SECRET-TOKEN", StringComparison.Ordinal));
+        Assert.DoesNotContain(capture.Events, e => e.Message.Contains("PRIVATE KEY", StringComparison.Ordinal) || e.Message.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal));
+    }
+}
