@@ -21,6 +21,10 @@ public sealed class MtlsGateOptions
     public ForwardingSection Forwarding { get; set; } = new();
 
     public LimitsSection Limits { get; set; } = new();
+
+    public ReloadSection Reload { get; set; } = new();
+
+    public ExpirySection Expiry { get; set; } = new();
 }
 
 /// <summary><c>MtlsGate:Listen</c>. <c>Gateway</c> is one URL or an array (read by the compiler, not bound).</summary>
@@ -45,6 +49,54 @@ public sealed class TrustStoreSection
 {
     /// <summary>PEM file with the roots (and intermediates) client certificates must chain to. Required.</summary>
     public string? CaBundle { get; set; }
+
+    /// <summary>CRL files (PEM or DER), each signed by a CA of the bundle; verified, and reloaded on change.</summary>
+    public List<string> Crls { get; set; } = [];
+
+    /// <summary>CRL URLs fetched in the background (never in the request path) and cached on disk.</summary>
+    public List<string> CrlUrls { get; set; } = [];
+
+    /// <summary>How long past nextUpdate a CRL is still used. Default zero: a stale CRL fails closed for its issuer's certificates.</summary>
+    public TimeSpan? StaleCrlGrace { get; set; }
+
+    /// <summary>SHA-256 fingerprints (hex, colons allowed) of certificates to refuse.</summary>
+    public List<string> DenyFingerprints { get; set; } = [];
+
+    /// <summary>Issuer DN + serial pairs to refuse.</summary>
+    public List<DenySerialSection> DenySerials { get; set; } = [];
+}
+
+/// <summary>One issuer + serial deny-list entry.</summary>
+public sealed class DenySerialSection
+{
+    /// <summary>Issuer distinguished name, e.g. <c>CN=Home CA</c>.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>Serial number in hex (colons allowed).</summary>
+    public string? Serial { get; set; }
+}
+
+/// <summary><c>MtlsGate:Reload</c>.</summary>
+public sealed class ReloadSection
+{
+    /// <summary>How often files (certificates, bundles, CRLs, configuration) are checked for changes. Default 2 s.</summary>
+    public TimeSpan? PollInterval { get; set; }
+
+    /// <summary>How often CRL URLs are fetched. Default 1 h.</summary>
+    public TimeSpan? CrlRefreshInterval { get; set; }
+
+    /// <summary>Where fetched CRLs are cached. Default <c>$TMPDIR/mtlsgate-crl-cache</c>.</summary>
+    public string? CrlCacheDirectory { get; set; }
+}
+
+/// <summary><c>MtlsGate:Expiry</c>.</summary>
+public sealed class ExpirySection
+{
+    /// <summary>Warn when a certificate has at most this many days left. Default [30, 7, 1].</summary>
+    public List<int> WarnDays { get; set; } = [];
+
+    /// <summary>Send <c>X-Client-Cert-Days-Left</c> to the backend. Default false.</summary>
+    public bool SendDaysLeftHeader { get; set; }
 }
 
 /// <summary><c>MtlsGate:Policies:NAME</c>.</summary>

@@ -20,8 +20,10 @@ public enum DenyReason
     WrongUsage,
     /// <summary>The chain breaks a structural rule: basic constraints, path length, key usage, critical extension.</summary>
     InvalidChain,
-    /// <summary>The certificate is revoked.</summary>
+    /// <summary>The certificate is revoked (CRL or the configured deny-list).</summary>
     Revoked,
+    /// <summary>The issuer's CRL is past nextUpdate (beyond the configured grace): revocation status unknown, fail closed.</summary>
+    RevocationUnknown,
     /// <summary>The certificate is valid but not on the policy's identity allow-list.</summary>
     IdentityNotAllowed,
     /// <summary>The client network is not allowed.</summary>

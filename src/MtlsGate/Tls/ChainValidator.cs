@@ -11,6 +11,8 @@ namespace MtlsGate.Tls;
 /// Rules, in the order a verdict is chosen:
 /// <list type="number">
 /// <item>the chain must end at a root of the trust store, every signature valid (else <c>Untrusted</c>);</item>
+/// <item>no certificate of the chain may be on a deny-list or in its issuer's CRL (else <c>Revoked</c>), and
+/// the issuer's CRL, if it has one, must not be past nextUpdate plus the grace (else <c>RevocationUnknown</c>);</item>
 /// <item>every CA must satisfy basic constraints, path length and keyCertSign, and no unknown critical
 /// extension may appear (else <c>InvalidChain</c>);</item>
 /// <item>every certificate of the chain must be inside its validity period,
@@ -42,7 +44,7 @@ public static class ChainValidator
         try
         {
             chain.Build(leaf);
-            return Verdict(chain, leaf, at);
+            return Verdict(store, chain, leaf, at);
         }
         finally
         {
@@ -51,8 +53,9 @@ public static class ChainValidator
     }
 
     /// <summary>The verdict for a chain already built (by SslStream at the handshake, with the store's policy).</summary>
-    public static DenyReason Verdict(X509Chain chain, X509Certificate2 leaf, DateTimeOffset at)
+    public static DenyReason Verdict(TrustStore store, X509Chain chain, X509Certificate2 leaf, DateTimeOffset at)
     {
+        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(leaf);
 
@@ -80,6 +83,12 @@ public static class ChainValidator
         if ((flags & X509ChainStatusFlags.Revoked) != 0)
         {
             return DenyReason.Revoked;
+        }
+
+        var revocation = store.Revocation.Check(chain.ChainElements, at);
+        if (revocation != DenyReason.None)
+        {
+            return revocation;
         }
 
         var timeVerdict = TimeVerdict(chain, at);

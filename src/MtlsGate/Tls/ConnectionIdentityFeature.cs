@@ -17,6 +17,7 @@ public sealed class ConnectionIdentityFeature
     private ClientIdentity? _identity;
     private (TrustStore Store, ClientIdentity Identity)[] _others = [];
     private readonly Lock _othersLock = new();
+    private X509Certificate2Collection? _presented;
 
     public ConnectionIdentityFeature(ConnectionContext connection, TrustStore trustStore, bool rejectAtHandshake, TimeProvider time)
     {
@@ -57,8 +58,9 @@ public sealed class ConnectionIdentityFeature
         }
 
         TrustStore.CountValidation();
-        var verdict = chain is null ? DenyReason.Untrusted : ChainValidator.Verdict(chain, leaf, _time.GetUtcNow());
+        var verdict = chain is null ? DenyReason.Untrusted : ChainValidator.Verdict(TrustStore, chain, leaf, _time.GetUtcNow());
         _identity = new ClientIdentity(leaf, verdict);
+        _presented = chain is null ? null : PresentedIntermediates(chain);
         return !_rejectAtHandshake || _identity.IsValid;
     }
 
@@ -97,12 +99,32 @@ public sealed class ConnectionIdentityFeature
             }
         }
 
-        var computed = new ClientIdentity(identity.Certificate, ChainValidator.Validate(store, identity.Certificate, null, _time.GetUtcNow()));
+        var computed = new ClientIdentity(identity.Certificate, ChainValidator.Validate(store, identity.Certificate, _presented, _time.GetUtcNow()));
         lock (_othersLock)
         {
             _others = [.. _others, (store, computed)];
         }
 
         return computed;
+    }
+
+    /// <summary>
+    /// Copies the intermediates the client sent that the store does not hold (SslStream disposes the
+    /// chain's certificates after the callback): needed to re-judge the connection after a reload.
+    /// </summary>
+    private X509Certificate2Collection? PresentedIntermediates(X509Chain chain)
+    {
+        X509Certificate2Collection? presented = null;
+        var elements = chain.ChainElements;
+        for (var i = 1; i < elements.Count - 1; i++)
+        {
+            var certificate = elements[i].Certificate;
+            if (!TrustStore.Intermediates.Any(known => known.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span)))
+            {
+                (presented ??= []).Add(X509CertificateLoader.LoadCertificate(certificate.RawDataMemory.Span));
+            }
+        }
+
+        return presented;
     }
 }

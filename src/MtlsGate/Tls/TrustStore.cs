@@ -11,13 +11,20 @@ public sealed class TrustStore
     /// <summary>OID of the clientAuth extended key usage.</summary>
     public const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
-    public TrustStore(string name, IReadOnlyList<X509Certificate2> roots, IReadOnlyList<X509Certificate2> intermediates)
+    public TrustStore(string name, IReadOnlyList<X509Certificate2> roots, IReadOnlyList<X509Certificate2> intermediates, Revocation? revocation = null)
     {
         Name = name;
         Roots = roots;
         Intermediates = intermediates;
+        Revocation = revocation ?? Revocation.None;
         ChainPolicy = CreateChainPolicy(roots, intermediates);
     }
+
+    /// <summary>CRLs and deny-lists of this store.</summary>
+    public Revocation Revocation { get; }
+
+    /// <summary>Every CA of the bundle, roots first.</summary>
+    public IEnumerable<X509Certificate2> Authorities => Roots.Concat(Intermediates);
 
     public string Name { get; }
 
