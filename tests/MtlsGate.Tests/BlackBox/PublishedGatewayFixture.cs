@@ -15,7 +15,7 @@ public sealed class PublishedGatewayFixture : IAsyncLifetime
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
     private readonly SemaphoreSlim _defaultLock = new(1, 1);
-    private DefaultGateway? _default;
+    private GatewayEnvironment? _default;
 
     public string RepositoryRoot { get; } = FindRepositoryRoot();
 
@@ -37,19 +37,14 @@ public sealed class PublishedGatewayFixture : IAsyncLifetime
     }
 
     /// <summary>The shared default gateway (started on first use): standard PKI, default policy, recording backend.</summary>
-    public async Task<DefaultGateway> GetDefaultGatewayAsync()
+    public async Task<GatewayEnvironment> GetDefaultGatewayAsync()
     {
         await _defaultLock.WaitAsync();
         try
         {
             if (_default is null)
             {
-                var backend = await RecordingBackend.StartAsync();
-                var pki = TestPki.Create();
-                var sandbox = Sandbox.Create(pki);
-                var config = sandbox.WriteConfig(GatewayConfig.Default(backend.Address));
-                var gateway = await GatewayProcess.StartAsync(this, config);
-                _default = new DefaultGateway(gateway, backend, pki, sandbox);
+                _default = await GatewayEnvironment.StartAsync(this);
             }
 
             return _default;
@@ -95,8 +90,33 @@ public sealed class PublishedGatewayFixture : IAsyncLifetime
 }
 
 /// <summary>A running gateway, its backend, PKI and files, disposed together.</summary>
-public sealed class DefaultGateway(GatewayProcess gateway, RecordingBackend backend, TestPki pki, Sandbox sandbox) : IAsyncDisposable
+public sealed class GatewayEnvironment(GatewayProcess gateway, RecordingBackend backend, TestPki pki, Sandbox sandbox) : IAsyncDisposable
 {
+    /// <summary>
+    /// Fresh PKI, sandbox and backend; <paramref name="customize"/> may change the configuration
+    /// (and write more files into the sandbox) before the published gateway starts with it.
+    /// </summary>
+    public static async Task<GatewayEnvironment> StartAsync(PublishedGatewayFixture fixture, Action<Sandbox, TestPki, System.Text.Json.Nodes.JsonObject>? customize = null)
+    {
+        var backend = await RecordingBackend.StartAsync();
+        var pki = TestPki.Create();
+        var sandbox = Sandbox.Create(pki);
+        try
+        {
+            var config = GatewayConfig.Default(backend.Address);
+            customize?.Invoke(sandbox, pki, config);
+            var gateway = await GatewayProcess.StartAsync(fixture, sandbox.WriteConfig(config));
+            return new GatewayEnvironment(gateway, backend, pki, sandbox);
+        }
+        catch
+        {
+            await backend.DisposeAsync();
+            sandbox.Dispose();
+            pki.Dispose();
+            throw;
+        }
+    }
+
     public GatewayProcess Gateway { get; } = gateway;
 
     public RecordingBackend Backend { get; } = backend;
