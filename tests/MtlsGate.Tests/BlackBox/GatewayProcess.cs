@@ -18,6 +18,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<(int Gateway, int Management)> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private bool _disposed;
+
     private GatewayProcess(Process process) => _process = process;
 
     public int GatewayPort { get; private set; }
@@ -148,6 +150,12 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         ProcessRunner.Kill(_process);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
