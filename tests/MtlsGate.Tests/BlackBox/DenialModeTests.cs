@@ -36,6 +36,27 @@ public sealed class DenialModeTests(PublishedGatewayFixture fixture)
         Assert.Equal("", result.Process.StandardOutput);
     }
 
+    /// <summary>
+    /// The access event of a closed-by-policy request must not claim an answer that was never sent.
+    /// Observed: <c>decision=Deny reason=NoCertificate ... status=200</c>.
+    /// </summary>
+    [Fact]
+    public async Task DenyActionClose_AccessLog_DoesNotReportStatus200()
+    {
+        await using var env = await GatewayEnvironment.StartAsync(fixture, (_, _, config) => config.WithDeny(new JsonObject { ["Action"] = "Close" }));
+
+        await Curl.GetAsync(env.Gateway.GatewayUrl + "/closed-logged", env.Sandbox.CaPem, client: null, Curl.VersionArguments(Tls.V13, Http.V11));
+        var line = "";
+        for (var i = 0; i < 50 && line.Length == 0; i++)
+        {
+            await Task.Delay(100);
+            line = env.Gateway.StandardOutput.Split('\n').FirstOrDefault(l => l.Contains("/closed-logged", StringComparison.Ordinal)) ?? "";
+        }
+
+        Assert.Contains("decision=Deny", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("status=200", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task DenyActionClose_Http2WithoutCertificate_GetsNoHttpResponse()
     {

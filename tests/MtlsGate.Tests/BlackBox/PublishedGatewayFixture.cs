@@ -127,9 +127,15 @@ public sealed class GatewayEnvironment(GatewayProcess gateway, RecordingBackend 
 
     public async ValueTask DisposeAsync()
     {
-        await Gateway.DisposeAsync();
-        await Backend.DisposeAsync();
-        Sandbox.Dispose();
-        Pki.Dispose();
+        try
+        {
+            await Gateway.DisposeAsync();
+            await Backend.DisposeAsync();
+        }
+        finally
+        {
+            Sandbox.Dispose();
+            Pki.Dispose();
+        }
     }
 }
