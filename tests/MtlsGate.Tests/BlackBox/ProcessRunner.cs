@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace MtlsGate.Tests.BlackBox;
+
+/// <summary>What a finished (or timed-out and killed) process left behind.</summary>
+public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError, bool TimedOut)
+{
+    public override string ToString() =>
+        $"exit {ExitCode}{(TimedOut ? " (timed out, killed)" : "")}\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
+}
+
+/// <summary>Runs an external program with an argument list (no shell), optional stdin, and a hard timeout.</summary>
+public static class ProcessRunner
+{
+    public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        foreach (var argument in arguments)
+        {
+            psi.ArgumentList.Add(argument);
+        }
+
+        // The gateway layers environment variables over its configuration: keep the test host's out.
+        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+            || k.StartsWith("MtlsGate", StringComparison.OrdinalIgnoreCase)
+            || k.StartsWith("ReverseProxy", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            psi.Environment.Remove(name);
+        }
+
+        return psi;
+    }
+
+    public static Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? stdin = null, string? workingDirectory = null) =>
+        RunAsync(StartInfo(fileName, arguments, workingDirectory), timeout, stdin);
+
+    public static async Task<ProcessResult> RunAsync(ProcessStartInfo psi, TimeSpan timeout, string? stdin = null)
+    {
+        ArgumentNullException.ThrowIfNull(psi);
+        using var process = new Process { StartInfo = psi };
+        process.Start();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            if (stdin is not null)
+            {
+                await process.StandardInput.WriteAsync(stdin);
+                await process.StandardInput.FlushAsync();
+            }
+
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The process may exit before reading its input (e.g. a failed handshake).
+        }
+
+        var timedOut = false;
+        using (var cts = new CancellationTokenSource(timeout))
+        {
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                timedOut = true;
+                Kill(process);
+                await process.WaitForExitAsync();
+            }
+        }
+
+        return new ProcessResult(process.ExitCode, await stdout, await stderr, timedOut);
+    }
+
+    public static void Kill(Process process)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+}
