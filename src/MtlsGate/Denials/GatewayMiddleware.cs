@@ -19,6 +19,9 @@ namespace MtlsGate.Denials;
 public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, ILoggerFactory loggers)
 {
     private const string NoRoute = "(none)";
+
+    /// <summary>Logged status of a silent close (nginx's convention): nothing was sent.</summary>
+    public const int ClosedStatus = 444;
     private readonly ILogger _access = loggers.CreateLogger("MtlsGate.Access");
 
     public async Task InvokeAsync(HttpContext context)
@@ -35,14 +38,18 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             Log.WouldDeny(_access, decision.Reason, context.Request.Method, context.Request.Path.Value ?? "", routeId, policy.Name, identity.Sha256Fingerprint);
         }
 
+        var closed = false;
         if (!decision.Forwards)
         {
-            await DenialResponder.WriteAsync(context, policy.ResponseFor(decision.Reason)).ConfigureAwait(false);
+            var response = policy.ResponseFor(decision.Reason);
+            closed = response.Action == DenialAction.Close;
+            await DenialResponder.WriteAsync(context, response).ConfigureAwait(false);
         }
         else if (route is null)
         {
             // Allowed, but nothing to route to: answered exactly like the default denial.
             decision = Decision.Deny(DenyReason.NoRoute);
+            closed = snapshot.DefaultPolicy.Deny.Action == DenialAction.Close;
             await DenialResponder.WriteAsync(context, snapshot.DefaultPolicy.Deny).ConfigureAwait(false);
         }
         else
@@ -54,7 +61,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         if (_access.IsEnabled(LogLevel.Information))
         {
             Log.Access(_access, context.Request.Method, context.Request.Path.Value ?? "", routeId, decision.Outcome, decision.Reason,
-                IdentityText(identity), identity.Sha256Fingerprint, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                IdentityText(identity), identity.Sha256Fingerprint, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 
