@@ -59,7 +59,9 @@ public static class ConfigCompiler
             : null;
 
         var serverCertificate = scope == CompileScope.Server ? CompileServerCertificate(options.ServerCertificate, baseDirectory, errors) : null;
-        var trustStores = CompileTrustStores(options.TrustStores, baseDirectory, errors);
+        var reload = CompileReload(options.Reload, baseDirectory, errors);
+        var trustStores = CompileTrustStores(options.TrustStores, baseDirectory, reload.CrlCacheDirectory, errors);
+        var expiry = CompileExpiry(options.Expiry, errors);
         var policies = CompilePolicies(options.Policies, trustStores, errors);
         ValidateRoutes(configuration.GetSection("ReverseProxy"), policies, errors);
 
@@ -89,7 +91,13 @@ public static class ConfigCompiler
             options.Tls.RejectAtHandshake,
             forwarding,
             limits,
-            baseDirectory);
+            baseDirectory)
+        {
+            Reload = reload,
+            Expiry = expiry,
+            CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
+            InputFiles = InputFiles(options, baseDirectory, reload.CrlCacheDirectory),
+        };
         return (snapshot, errors);
     }
 
@@ -231,12 +239,13 @@ public static class ConfigCompiler
         }
     }
 
-    private static Dictionary<string, TrustStore> CompileTrustStores(Dictionary<string, TrustStoreSection> sections, string baseDirectory, List<string> errors)
+    private static Dictionary<string, TrustStore> CompileTrustStores(Dictionary<string, TrustStoreSection> sections, string baseDirectory, string crlCacheDirectory, List<string> errors)
     {
         var stores = new Dictionary<string, TrustStore>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, section) in sections)
         {
-            var key = $"MtlsGate:TrustStores:{name}:CaBundle";
+            var prefix = $"MtlsGate:TrustStores:{name}";
+            var key = $"{prefix}:CaBundle";
             if (string.IsNullOrWhiteSpace(section.CaBundle))
             {
                 errors.Add($"{key}: required (a PEM file with the CA certificates client certificates must chain to).");
@@ -244,13 +253,126 @@ public static class ConfigCompiler
             }
 
             var path = ResolvePath(baseDirectory, section.CaBundle);
-            if (LoadCaBundle(path, key, errors) is { } store)
+            if (LoadCaBundle(path, key, errors) is not { } bundle)
             {
-                stores[name] = new TrustStore(name, store.Roots, store.Intermediates);
+                continue;
             }
+
+            var authorities = bundle.Roots.Concat(bundle.Intermediates).ToList();
+            var crls = new List<CrlSource>();
+            for (var i = 0; i < section.Crls.Count; i++)
+            {
+                if (LoadCrl(ResolvePath(baseDirectory, section.Crls[i]), $"{prefix}:Crls:{i}", authorities, errors) is { } crl)
+                {
+                    crls.Add(crl);
+                }
+            }
+
+            for (var i = 0; i < section.CrlUrls.Count; i++)
+            {
+                var urlKey = $"{prefix}:CrlUrls:{i}";
+                if (!Uri.TryCreate(section.CrlUrls[i], UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
+                {
+                    errors.Add($"{urlKey}: '{section.CrlUrls[i]}' is not an absolute http:// or https:// URL.");
+                    continue;
+                }
+
+                // Fetched in the background into the cache; until the first fetch there is no CRL for it
+                // (readiness reports it). A cached copy is verified like any CRL file.
+                var cached = CrlCachePath(crlCacheDirectory, url);
+                if (File.Exists(cached) && LoadCrl(cached, urlKey, authorities, errors) is { } crl)
+                {
+                    crls.Add(crl);
+                }
+            }
+
+            var duplicates = crls.GroupBy(c => c.Issuer.Thumbprint).Where(g => g.Count() > 1).ToList();
+            foreach (var duplicate in duplicates)
+            {
+                errors.Add($"{prefix}:Crls: several CRLs for '{duplicate.First().Issuer.Subject}' ({string.Join(", ", duplicate.Select(d => d.Source))}); give one per CA.");
+            }
+
+            var fingerprints = new List<string>();
+            for (var i = 0; i < section.DenyFingerprints.Count; i++)
+            {
+                var hex = section.DenyFingerprints[i].Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
+                if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+                {
+                    errors.Add($"{prefix}:DenyFingerprints:{i}: '{section.DenyFingerprints[i]}' is not a SHA-256 fingerprint (64 hex digits).");
+                    continue;
+                }
+
+                fingerprints.Add(hex);
+            }
+
+            var serials = new List<(string, string)>();
+            for (var i = 0; i < section.DenySerials.Count; i++)
+            {
+                var entry = section.DenySerials[i];
+                try
+                {
+                    var issuer = new X500DistinguishedName(entry.Issuer ?? throw new CryptographicException("Issuer is required")).Name;
+                    serials.Add((issuer, CertificateRevocationList.NormalizeSerial(entry.Serial ?? throw new FormatException("Serial is required"))));
+                }
+                catch (Exception ex) when (ex is CryptographicException or FormatException)
+                {
+                    errors.Add($"{prefix}:DenySerials:{i}: needs Issuer (a DN such as CN=Home CA) and Serial (hex): {ex.Message}");
+                }
+            }
+
+            var grace = section.StaleCrlGrace ?? TimeSpan.Zero;
+            if (grace < TimeSpan.Zero)
+            {
+                errors.Add($"{prefix}:StaleCrlGrace: must not be negative.");
+            }
+
+            stores[name] = new TrustStore(name, bundle.Roots, bundle.Intermediates, new Revocation(crls, fingerprints, serials, grace));
         }
 
         return stores;
+    }
+
+    /// <summary>The cache file of a CRL URL.</summary>
+    public static string CrlCachePath(string cacheDirectory, Uri url) =>
+        Path.Combine(cacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url.AbsoluteUri))) + ".crl");
+
+    /// <summary>Loads and verifies a CRL file: parsable, signed by a CA of the bundle with a matching issuer name.</summary>
+    internal static CrlSource? LoadCrl(string path, string key, IReadOnlyList<X509Certificate2> authorities, List<string> errors)
+    {
+        if (!File.Exists(path))
+        {
+            errors.Add($"{key}: file '{path}' does not exist.");
+            return null;
+        }
+
+        CertificateRevocationList crl;
+        try
+        {
+            crl = CertificateRevocationList.Parse(File.ReadAllBytes(path));
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException or IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"{key}: cannot parse CRL '{path}': {ex.Message}");
+            return null;
+        }
+
+        var reasons = new List<string>();
+        foreach (var authority in authorities)
+        {
+            var problem = crl.Verify(authority, DateTimeOffset.UtcNow);
+            if (problem is null)
+            {
+                return new CrlSource(crl, authority, path);
+            }
+
+            if (authority.SubjectName.RawData.AsSpan().SequenceEqual(crl.Issuer.RawData))
+            {
+                reasons.Add(problem);
+            }
+        }
+
+        errors.Add($"{key}: CRL '{path}' (issuer '{crl.Issuer.Name}') is rejected: {(reasons.Count == 0 ? "no CA of the bundle has that name" : string.Join("; ", reasons))}.");
+        return null;
     }
 
     /// <summary>Loads a PEM CA bundle, split into roots (self-signed) and intermediates; every certificate must be a CA.</summary>
@@ -458,6 +580,50 @@ public static class ConfigCompiler
                 errors.Add($"{route.Path}:Metadata:{PolicyMetadataKey}: unknown policy '{policy}' (defined: {string.Join(", ", policies.Keys)}).");
             }
         }
+    }
+
+    private static ReloadSettings CompileReload(ReloadSection section, string baseDirectory, List<string> errors)
+    {
+        var settings = new ReloadSettings(
+            section.PollInterval ?? TimeSpan.FromSeconds(2),
+            section.CrlRefreshInterval ?? TimeSpan.FromHours(1),
+            section.CrlCacheDirectory is null ? Path.Combine(Path.GetTempPath(), "mtlsgate-crl-cache") : ResolvePath(baseDirectory, section.CrlCacheDirectory));
+        if (settings.PollInterval <= TimeSpan.Zero)
+        {
+            errors.Add("MtlsGate:Reload:PollInterval: must be positive.");
+        }
+
+        if (settings.CrlRefreshInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("MtlsGate:Reload:CrlRefreshInterval: must be at least one second.");
+        }
+
+        return settings;
+    }
+
+    private static ExpirySettings CompileExpiry(ExpirySection section, List<string> errors)
+    {
+        var days = section.WarnDays.Count == 0 ? [30, 7, 1] : section.WarnDays.Distinct().OrderByDescending(d => d).ToList();
+        if (days.Any(d => d < 0))
+        {
+            errors.Add("MtlsGate:Expiry:WarnDays: days must not be negative.");
+        }
+
+        return new ExpirySettings(days, section.SendDaysLeftHeader);
+    }
+
+    /// <summary>Every file the snapshot was built from (the reloader watches them).</summary>
+    private static List<string> InputFiles(MtlsGateOptions options, string baseDirectory, string crlCache)
+    {
+        var files = new List<string?> { options.ServerCertificate.Path, options.ServerCertificate.KeyPath };
+        foreach (var store in options.TrustStores.Values)
+        {
+            files.Add(store.CaBundle);
+            files.AddRange(store.Crls);
+            files.AddRange(store.CrlUrls.Where(u => Uri.TryCreate(u, UriKind.Absolute, out _)).Select(u => CrlCachePath(crlCache, new Uri(u))));
+        }
+
+        return files.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => ResolvePath(baseDirectory, f!)).Distinct().ToList();
     }
 
     private static ForwardingSettings CompileForwarding(ForwardingSection section, List<string> errors)

@@ -25,6 +25,13 @@ public enum IdentityHeaderFormat
 
 public sealed record ForwardingSettings(IdentityHeaderFormat IdentityHeaders, bool PreserveHost);
 
+public sealed record ReloadSettings(TimeSpan PollInterval, TimeSpan CrlRefreshInterval, string CrlCacheDirectory);
+
+public sealed record ExpirySettings(IReadOnlyList<int> WarnDays, bool SendDaysLeftHeader);
+
+/// <summary>A CRL URL of a trust store, fetched in the background.</summary>
+public sealed record CrlUrl(string TrustStore, Uri Url);
+
 public sealed record LimitsSettings(
     long MaxRequestBodySize,
     TimeSpan HandshakeTimeout,
@@ -51,6 +58,15 @@ public sealed record GatewaySnapshot(
     string BaseDirectory)
 {
     public const string DefaultName = "Default";
+
+    public ReloadSettings Reload { get; init; } = new(TimeSpan.FromSeconds(2), TimeSpan.FromHours(1), Path.GetTempPath());
+
+    public ExpirySettings Expiry { get; init; } = new([30, 7, 1], false);
+
+    public IReadOnlyList<CrlUrl> CrlUrls { get; init; } = [];
+
+    /// <summary>Files the snapshot was compiled from; a change to any of them triggers a reload.</summary>
+    public IReadOnlyList<string> InputFiles { get; init; } = [];
 
     /// <summary>The policy a route names in its <c>MtlsGate.Policy</c> metadata; unknown or absent: the default (fail closed).</summary>
     public CompiledPolicy PolicyFor(string? name) =>

@@ -29,15 +29,22 @@ public static class GatewayApp
     /// environment variables → command line. Relative paths resolve against the directory of the
     /// main configuration file: the <c>--config</c> file when given, else <c>appsettings.json</c>.
     /// </summary>
-    public static IConfigurationRoot LoadConfiguration(string[] args, out string baseDirectory, out string? error, bool includeAppSettings = true)
+    public static IConfigurationRoot LoadConfiguration(string[] args, out string baseDirectory, out string? error, bool includeAppSettings = true) =>
+        LoadConfiguration(args, out baseDirectory, out error, out _, includeAppSettings);
+
+    public static IConfigurationRoot LoadConfiguration(string[] args, out string baseDirectory, out string? error, out List<string> files, bool includeAppSettings = true)
     {
         ArgumentNullException.ThrowIfNull(args);
         error = null;
+        files = [];
         var builder = new ConfigurationBuilder();
         baseDirectory = AppContext.BaseDirectory;
         if (includeAppSettings)
         {
-            builder.AddJsonFile(Path.Combine(AppContext.BaseDirectory, AppSettingsFile), optional: true, reloadOnChange: false);
+            // reloadOnChange stays off: the reloader polls and calls Reload() itself (works on any mount).
+            var appSettings = Path.Combine(AppContext.BaseDirectory, AppSettingsFile);
+            builder.AddJsonFile(appSettings, optional: true, reloadOnChange: false);
+            files.Add(appSettings);
         }
 
         var configFile = OptionValue(args, "--config");
@@ -52,6 +59,7 @@ public static class GatewayApp
             {
                 builder.AddJsonFile(full, optional: false, reloadOnChange: false);
                 baseDirectory = Path.GetDirectoryName(full)!;
+                files.Add(full);
             }
         }
 
@@ -70,7 +78,7 @@ public static class GatewayApp
 
     public static GatewayBuild Build(string[] args, bool includeAppSettings = true, Action<IServiceCollection>? services = null)
     {
-        var configuration = LoadConfiguration(args, out var baseDirectory, out var error, includeAppSettings);
+        var configuration = LoadConfiguration(args, out var baseDirectory, out var error, out var files, includeAppSettings);
         if (error is not null)
         {
             return new GatewayBuild(null, null, [error]);
@@ -100,10 +108,15 @@ public static class GatewayApp
         builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration), writeToProviders: true);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(configuration);
+        builder.Services.AddSingleton(new GatewayInputs(baseDirectory, files));
+        builder.Services.AddSingleton<ExpiryMonitor>();
+        builder.Services.AddSingleton<ReloadService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReloadService>());
         // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        builder.WebHost.ConfigureKestrel(kestrel => GatewayListener.Configure(kestrel, state, TimeProvider.System));
+        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, TimeProvider.System, kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>()));
         builder.Services.AddMtlsGateProxy(configuration, state);
         services?.Invoke(builder.Services);
 

@@ -24,4 +24,28 @@ internal static partial class Log
 
     [LoggerMessage(3002, LogLevel.Warning, "Would deny ({Reason}) {Method} {Path} route={Route} policy={Policy} sha256={Fingerprint}: log-only mode, forwarded", EventName = "WouldDeny")]
     public static partial void WouldDeny(ILogger logger, DenyReason reason, string method, string path, string route, string policy, string fingerprint);
+
+    [LoggerMessage(1010, LogLevel.Information, "Reloaded: {TrustStores} trust store(s), {Policies} polic(ies) now in effect", EventName = "ReloadSucceeded")]
+    public static partial void ReloadSucceeded(ILogger logger, int trustStores, int policies);
+
+    [LoggerMessage(1011, LogLevel.Error, "Reload refused, the last good state stays in effect ({Count} error(s)): {Errors}", EventName = "ReloadFailed")]
+    public static partial void ReloadFailed(ILogger logger, int count, string errors);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Listen addresses or limits changed: they take effect at the next restart", EventName = "ReloadNeedsRestart")]
+    public static partial void ReloadNeedsRestart(ILogger logger);
+
+    [LoggerMessage(1020, LogLevel.Information, "CRL fetched from {Url} ({Bytes} bytes), verified and cached", EventName = "CrlFetched")]
+    public static partial void CrlFetched(ILogger logger, string url, int bytes);
+
+    [LoggerMessage(1021, LogLevel.Error, "CRL from {Url} rejected, the last good one stays: {Errors}", EventName = "CrlFetchRejected")]
+    public static partial void CrlFetchRejected(ILogger logger, string url, string errors);
+
+    [LoggerMessage(1022, LogLevel.Warning, "CRL fetch from {Url} failed, the last good one stays: {Error}", EventName = "CrlFetchFailed")]
+    public static partial void CrlFetchFailed(ILogger logger, string url, string error);
+
+    [LoggerMessage(1023, LogLevel.Error, "CRL of {Issuer} ({Source}) is past nextUpdate {NextUpdate:u} beyond the grace: certificates it covers are refused (RevocationUnknown)", EventName = "CrlStale")]
+    public static partial void CrlStale(ILogger logger, string issuer, string source, DateTimeOffset nextUpdate);
+
+    [LoggerMessage(1030, LogLevel.Warning, "{Kind} certificate {Subject} (sha256 {Fingerprint}) expires {NotAfter:u}: {Days} day(s) left", EventName = "CertificateExpiring")]
+    public static partial void CertificateExpiring(ILogger logger, string kind, string subject, string fingerprint, DateTimeOffset notAfter, int days);
 }

@@ -13,6 +13,7 @@ namespace MtlsGate.Proxy;
 public static class ProxySetup
 {
     public const string RealIpHeader = "X-Real-IP";
+    public const string DaysLeftHeader = "X-Client-Cert-Days-Left";
 
     public static IServiceCollection AddMtlsGateProxy(this IServiceCollection services, IConfiguration configuration, GatewayState state)
     {
@@ -41,6 +42,12 @@ public static class ProxySetup
                         foreach (var header in HeadersFor(context, connection, state))
                         {
                             headers.TryAddWithoutValidation(header.Key, header.Value);
+                        }
+
+                        if (state.Current.Expiry.SendDaysLeftHeader && connection.Identity.IsValid)
+                        {
+                            var days = Hosting.ExpiryMonitor.DaysLeft(connection.Identity.NotAfter, DateTimeOffset.UtcNow);
+                            headers.TryAddWithoutValidation(DaysLeftHeader, days.ToString(System.Globalization.CultureInfo.InvariantCulture));
                         }
                     }
 

@@ -38,7 +38,7 @@ public static class GatewayListener
         ])
         : null;
 
-    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time)
+    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(state);
@@ -55,7 +55,7 @@ public static class GatewayListener
 
         foreach (var endpoint in snapshot.GatewayEndpoints)
         {
-            Listen(kestrel, endpoint, listen => ConfigureGateway(listen, state, time));
+            Listen(kestrel, endpoint, listen => ConfigureGateway(listen, state, time, expiry));
         }
 
         Listen(kestrel, snapshot.Management, listen =>
@@ -81,7 +81,7 @@ public static class GatewayListener
         }
     }
 
-    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time)
+    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry)
     {
         // HTTP/1.1 and HTTP/2 only: HTTP/3's TLS path would not use our chain policy.
         listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -122,6 +122,7 @@ public static class GatewayListener
                 return Task.CompletedTask;
             }
 
+            expiry.ObserveClient(feature.Identity);
             return next(connection);
         });
     }
