@@ -18,8 +18,9 @@ public sealed class TestGateway : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestGateway(WebApplication app, Destination destination, string folder, GatewayState state)
+    private TestGateway(WebApplication app, Destination destination, string folder, GatewayState state, JsonObject config)
     {
+        Config = config;
         _app = app;
         Backend = destination;
         Folder = folder;
@@ -38,6 +39,43 @@ public sealed class TestGateway : IAsyncDisposable
     public string Folder { get; }
 
     public GatewayState State { get; }
+
+    /// <summary>The configuration as written to <c>gateway.json</c>; see <see cref="RewriteConfigAsync"/>.</summary>
+    public JsonObject Config { get; }
+
+    public string ConfigFile => Path.Combine(Folder, "gateway.json");
+
+    /// <summary>Changes the configuration file and waits until the gateway has reloaded it.</summary>
+    public async Task RewriteConfigAsync(Action<JsonObject> change)
+    {
+        change(Config);
+        await WaitForReloadAsync(() => File.WriteAllText(ConfigFile, Config.ToJsonString()));
+    }
+
+    /// <summary>Runs <paramref name="change"/> (a file write) and waits for the next reload attempt to finish.</summary>
+    public async Task<bool> WaitForReloadAsync(Action change, TimeSpan? timeout = null)
+    {
+        var successes = State.ReloadSuccesses;
+        var failures = State.ReloadFailures;
+        change();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (State.ReloadSuccesses > successes)
+            {
+                return true;
+            }
+
+            if (State.ReloadFailures > failures)
+            {
+                return false;
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException("The gateway did not reload.");
+    }
 
 
     public static JsonObject DefaultConfig(Uri backend) => new()
@@ -70,6 +108,10 @@ public sealed class TestGateway : IAsyncDisposable
         ["Serilog"] = new JsonObject { ["MinimumLevel"] = new JsonObject { ["Default"] = "Warning" } },
     };
 
+    /// <summary>Fast polling for reload tests.</summary>
+    public static void FastReload(JsonObject config) =>
+        config["MtlsGate"]!["Reload"] = new JsonObject { ["PollInterval"] = "00:00:00.100", ["CrlRefreshInterval"] = "00:00:01" };
+
     public static async Task<TestGateway> StartAsync(Action<JsonObject>? configure = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var pki = TestPki.Instance;
@@ -91,7 +133,7 @@ public sealed class TestGateway : IAsyncDisposable
         }
 
         await build.App.StartAsync();
-        return new TestGateway(build.App, destination, folder, build.State!);
+        return new TestGateway(build.App, destination, folder, build.State!, config);
     }
 
     /// <summary>An HttpClient presenting <paramref name="certificate"/> (and <paramref name="chain"/>), speaking exactly <paramref name="version"/>.</summary>

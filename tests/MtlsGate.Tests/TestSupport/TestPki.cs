@@ -97,6 +97,18 @@ public sealed class TestPki
         NastySubject = IssueWithName(Root, nasty.Build());
     }
 
+    /// <summary>A CRL signed by <paramref name="issuer"/> listing <paramref name="revoked"/> (DER).</summary>
+    public static byte[] Crl(X509Certificate2 issuer, IEnumerable<X509Certificate2> revoked, DateTimeOffset? nextUpdate = null, long number = 1, DateTimeOffset? thisUpdate = null)
+    {
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var certificate in revoked)
+        {
+            builder.AddEntry(certificate, DateTimeOffset.UtcNow.AddMinutes(-1));
+        }
+
+        return builder.Build(issuer, number, nextUpdate ?? DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256, thisUpdate: thisUpdate ?? DateTimeOffset.UtcNow.AddMinutes(-1));
+    }
+
     /// <summary>PEM bundle of the CAs the gateway trusts: the root and the intermediate.</summary>
     public string CaBundlePem => Pki.CertificatePem(Root) + Pki.CertificatePem(Intermediate);
 
