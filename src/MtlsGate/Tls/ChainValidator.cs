@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MtlsGate.Policy;
 
@@ -20,6 +21,8 @@ namespace MtlsGate.Tls;
 /// notAfter as inclusive; OpenSSL, which builds the chain on Linux (and in nginx and HAProxy), treats
 /// it as exclusive. We follow the platform so the handshake and every other path agree, which fails
 /// closed by one second;</item>
+/// <item>every key of the chain must be RSA ≥ 2048 bits (a multiple of 8) or ECDSA on P-256/384/521
+/// (else <c>InvalidChain</c>);</item>
 /// <item>a leaf that carries an extended key usage must list clientAuth; a leaf with no EKU extension
 /// is accepted for client authentication, as RFC 5280 §4.2.1.12 reads "no restriction" (else <c>WrongUsage</c>).</item>
 /// </list>
@@ -43,7 +46,17 @@ public static class ChainValidator
 
         try
         {
-            chain.Build(leaf);
+            try
+            {
+                chain.Build(leaf);
+            }
+            catch (CryptographicException)
+            {
+                // OpenSSL gives up on some hostile chains (name-constraint work limits, explicit curve
+                // parameters) with an error .NET does not map: that is a refusal, not a crash.
+                return DenyReason.InvalidChain;
+            }
+
             return Verdict(store, chain, leaf, at);
         }
         finally
@@ -109,6 +122,14 @@ public static class ChainValidator
             return DenyReason.InvalidChain;
         }
 
+        foreach (var element in chain.ChainElements)
+        {
+            if (!HasAcceptableKey(element.Certificate))
+            {
+                return DenyReason.InvalidChain;
+            }
+        }
+
         if ((flags & X509ChainStatusFlags.NotValidForUsage) != 0)
         {
             // On Linux a CA without keyCertSign is reported as a usage error too: tell the two apart.
@@ -146,6 +167,39 @@ public static class ChainValidator
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The key policy every certificate of a chain must meet: RSA of at least 2048 bits and a
+    /// multiple of 8, or ECDSA on P-256, P-384 or P-521. DSA, small or odd RSA moduli and other curves
+    /// are refused (OpenSSL accepts them).
+    /// </summary>
+    public static bool HasAcceptableKey(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        switch (certificate.PublicKey.Oid.Value)
+        {
+            case "1.2.840.113549.1.1.1":
+                using (var rsa = certificate.GetRSAPublicKey())
+                {
+                    return rsa is { KeySize: >= 2048 } && rsa.KeySize % 8 == 0;
+                }
+
+            case "1.2.840.10045.2.1":
+                try
+                {
+                    using var ec = certificate.GetECDsaPublicKey();
+                    var curve = ec?.ExportParameters(false).Curve;
+                    return curve is { IsNamed: true } named && named.Oid.Value is "1.2.840.10045.3.1.7" or "1.3.132.0.34" or "1.3.132.0.35";
+                }
+                catch (CryptographicException)
+                {
+                    return false;
+                }
+
+            default:
+                return false;
+        }
     }
 
     /// <summary>Disposes the certificates a chain created (copies; the caller's leaf is untouched).</summary>

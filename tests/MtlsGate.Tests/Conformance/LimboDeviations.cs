@@ -25,16 +25,6 @@ public static class LimboDeviations
             "CA key could issue itself a leaf anyway, so refusing gains nothing.",
     };
 
-    private static string Throws(string code) =>
-        $"BUG: ChainValidator.Validate throws CryptographicException ('MapOpenSsl30Code reported unhandled error code {code}') out of " +
-        "X509Chain.Build instead of returning a DenyReason. Fix: catch CryptographicException around chain.Build in Validate (and in the " +
-        "handshake callback) and return DenyReason.InvalidChain, logging the message.";
-
-    private static string Key(string what) =>
-        $"BUG (security): the chain is accepted apart from the EKU, with a key limbo (CABF 6.1.5/6.1.6) forbids: {what}. Neither .NET nor " +
-        "OpenSSL 3.0 at the default security level refuses it during chain building. Fix: a key policy in ChainValidator over every " +
-        "chain element: RSA modulus >= 2048 bits and a multiple of 8, EC only on P-256/P-384/P-521 (named curves), no DSA; verdict InvalidChain.";
-
     private static string Gap(string what) =>
         "GAP (profile strictness, low risk): OpenSSL builds and accepts the chain (refused here only because the leaf lacks clientAuth, " +
         $"so a clientAuth leaf with the same defect would pass). {what} RFC 5280 section 6 path validation does not require verifiers to " +
@@ -43,10 +33,6 @@ public static class LimboDeviations
     /// <summary>Known failures: validator bugs (BUG) and profile gaps (GAP), kept visible until fixed. Each entry names the fix.</summary>
     public static readonly IReadOnlyDictionary<string, string> KnownFailures = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["pathological::nc-dos-1"] = Throws("1 (X509_V_ERR_UNSPECIFIED, OpenSSL's name-constraint work limit)"),
-        ["pathological::nc-dos-2"] = Throws("1 (X509_V_ERR_UNSPECIFIED, OpenSSL's name-constraint work limit)"),
-        ["pathological::nc-dos-3"] = Throws("1 (X509_V_ERR_UNSPECIFIED, OpenSSL's name-constraint work limit)"),
-        ["webpki::explicit-curve"] = Throws("94 (X509_V_ERR_EC_KEY_EXPLICIT_PARAMS)"),
 
         ["cve::cve-2024-0567"] =
             "BUG: a trust anchor that is not self-signed (CN=Root A, issued by x509-limbo-root) is not honoured: with CustomRootTrust on " +
@@ -63,15 +49,6 @@ public static class LimboDeviations
             "mailbox; OpenSSL 3.0 accepts (NoError) and so do we. Matters if a policy matches on the email SAN. Fix: when a CA in the " +
             "chain carries rfc822Name constraints, parse the leaf's rfc822Name SANs and refuse (InvalidChain) any that is not a valid " +
             "RFC 5322 addr-spec.",
-
-        ["webpki::forbidden-weak-rsa-in-leaf"] = Key("RSA 1024 in the leaf"),
-        ["webpki::forbidden-weak-rsa-key-in-root"] = Key("RSA 1024 in the root"),
-        ["webpki::forbidden-rsa-key-not-divisible-by-8-in-leaf"] = Key("an RSA modulus not a multiple of 8 bits in the leaf"),
-        ["webpki::forbidden-rsa-not-divisible-by-8-in-root"] = Key("an RSA modulus not a multiple of 8 bits in the root"),
-        ["webpki::forbidden-dsa-leaf"] = Key("DSA in the leaf"),
-        ["webpki::forbidden-dsa-root"] = Key("DSA in the root"),
-        ["webpki::forbidden-p192-leaf"] = Key("P-192 in the leaf"),
-        ["webpki::forbidden-p192-root"] = Key("P-192 in the root"),
 
         ["rfc5280::aki::leaf-missing-aki"] = Gap("The leaf has no authorityKeyIdentifier (RFC 5280 4.2.1.1 MUST for issuers)."),
         ["rfc5280::aki::intermediate-missing-aki"] = Gap("The intermediate has no authorityKeyIdentifier (RFC 5280 4.2.1.1)."),
