@@ -22,6 +22,14 @@ public static class CommandLine
                 return await DemoCommand.RunAsync(rest).ConfigureAwait(false);
             case "healthcheck":
                 return await HealthcheckCommand.RunAsync(rest).ConfigureAwait(false);
+            case "init":
+                return InitCommand.Run(rest);
+            case "client":
+                return ClientCommands.Run(rest);
+            case "verify":
+                return VerifyCommand.Run(rest);
+            case "check":
+                return CheckCommand.Run(rest);
             case "help" or "--help" or "-h":
                 Console.Out.Write(Usage);
                 return Ok;
@@ -36,6 +44,13 @@ public static class CommandLine
           mtlsgate [--config FILE] [--Section:Key=value ...]   serve with the layered configuration
           mtlsgate demo [--port N] [--management-port N]       throwaway PKI + echo backend, prints curl commands
           mtlsgate healthcheck [--config FILE]                 exit 0 when /healthz answers 200, else 1
+          mtlsgate init DIR [--name HOST ...] [--rsa]          a CA, a server certificate and a starter appsettings.json
+          mtlsgate client issue NAME [--ca DIR] [--password P] [--days N] [--out FILE] [--compatible]
+          mtlsgate client revoke NAME|SERIAL [--ca DIR]        re-signs the CRL the gateway reloads
+          mtlsgate client list [--ca DIR]                      issued certificates, expiry, revocation
+          mtlsgate check [--config FILE]                       validate the configuration, print every route's policy
+          mtlsgate verify CERT [--chain FILE] [--path P] [--at TIME] [--config FILE]
+                                                               would the gateway accept CERT, and why (exit 0 yes, 1 no, 2 error)
 
         """;
 

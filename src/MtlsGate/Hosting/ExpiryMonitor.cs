@@ -81,12 +81,15 @@ public sealed class ExpiryMonitor(GatewayState state, TimeProvider time, ILogger
             if (entry.Kind == "CRL")
             {
                 var crl = snapshot.TrustStores.Values.SelectMany(s => s.Revocation.Crls.Select(c => (s, c))).FirstOrDefault(p => p.c.Source == entry.Fingerprint);
-                if (crl.s is not null && crl.s.Revocation.IsStale(crl.c, time.GetUtcNow()) && _warned.TryAdd("stale|" + entry.Fingerprint + "|" + entry.NotAfter.Ticks, 0))
+                if (crl.s is not null && crl.s.Revocation.IsStale(crl.c, time.GetUtcNow()))
                 {
-                    Log.CrlStale(logger, entry.Subject, entry.Fingerprint, entry.NotAfter);
-                }
+                    if (_warned.TryAdd("stale|" + entry.Fingerprint + "|" + entry.NotAfter.Ticks, 0))
+                    {
+                        Log.CrlStale(logger, entry.Subject, entry.Fingerprint, entry.NotAfter);
+                    }
 
-                continue;
+                    continue;
+                }
             }
 
             Warn(entry, snapshot.Expiry.WarnDays);

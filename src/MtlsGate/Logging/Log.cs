@@ -46,6 +46,6 @@ internal static partial class Log
     [LoggerMessage(1023, LogLevel.Error, "CRL of {Issuer} ({Source}) is past nextUpdate {NextUpdate:u} beyond the grace: certificates it covers are refused (RevocationUnknown)", EventName = "CrlStale")]
     public static partial void CrlStale(ILogger logger, string issuer, string source, DateTimeOffset nextUpdate);
 
-    [LoggerMessage(1030, LogLevel.Warning, "{Kind} certificate {Subject} (sha256 {Fingerprint}) expires {NotAfter:u}: {Days} day(s) left", EventName = "CertificateExpiring")]
+    [LoggerMessage(1030, LogLevel.Warning, "{Kind} {Subject} ({Fingerprint}) expires {NotAfter:u}: {Days} day(s) left", EventName = "CertificateExpiring")]
     public static partial void CertificateExpiring(ILogger logger, string kind, string subject, string fingerprint, DateTimeOffset notAfter, int days);
 }

@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using MtlsGate.Tls;
+
+namespace MtlsGate.Cli;
+
+/// <summary>
+/// <c>mtlsgate client issue|revoke|list</c>: phone-ready PKCS#12 client certificates from the CA
+/// folder <c>init</c> made, revocation through the CRL the gateway reloads, and the inventory.
+/// Options: <c>--ca DIR</c> (default the current folder), <c>--password P</c> (else generated and
+/// printed once), <c>--days N</c> (default 365), <c>--out FILE</c>, <c>--compatible</c>.
+/// </summary>
+public static class ClientCommands
+{
+    private const string Usage = "usage: mtlsgate client issue NAME [--ca DIR] [--password P] [--days N] [--out FILE] [--compatible]\n" +
+                                 "       mtlsgate client revoke NAME|SERIAL [--ca DIR]\n" +
+                                 "       mtlsgate client list [--ca DIR]";
+
+    public static int Run(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var action = args.FirstOrDefault();
+        var rest = args.Skip(1).ToArray();
+        var folder = new CaFolder(Hosting.GatewayApp.OptionValue(rest, "--ca") ?? ".");
+        if (action is not ("issue" or "revoke" or "list"))
+        {
+            Console.Error.WriteLine(Usage);
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        if (!folder.Exists)
+        {
+            Console.Error.WriteLine($"client: no CA in '{folder.Directory}' (expected {CaFolder.CaFile} and {CaFolder.CaKeyFile}; create one with 'mtlsgate init DIR', or pass --ca DIR).");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var target = rest.FirstOrDefault(a => !a.StartsWith('-') && !InitCommand.IsOptionValue(rest, a));
+        return action switch
+        {
+            "issue" => Issue(folder, target, rest),
+            "revoke" => Revoke(folder, target),
+            _ => List(folder),
+        };
+    }
+
+    private static int Issue(CaFolder folder, string? name, string[] args)
+    {
+        if (name is null || name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '@'))
+        {
+            Console.Error.WriteLine("client issue: NAME is required: 1-64 characters of letters, digits, '-', '_', '.', '@'.\n" + Usage);
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var daysText = Hosting.GatewayApp.OptionValue(args, "--days");
+        var days = 365;
+        if (daysText is not null && (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out days) || days is < 1 or > 3650))
+        {
+            Console.Error.WriteLine("client issue: --days takes a number from 1 to 3650.");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var compatible = args.Contains("--compatible");
+        var givenPassword = Hosting.GatewayApp.OptionValue(args, "--password");
+        var password = givenPassword ?? GeneratePassword();
+        var output = Path.GetFullPath(Hosting.GatewayApp.OptionValue(args, "--out") ?? Path.Combine(folder.Directory, "clients", name + ".p12"));
+
+        using var ca = folder.LoadCa();
+        using var leaf = Pki.Issue(ca, $"CN={name}, O=MtlsGate devices", new IssueOptions
+        {
+            NotAfter = DateTimeOffset.UtcNow.AddDays(days),
+            Rsa = ca.GetRSAPrivateKey() is not null,
+        });
+
+        // Key + full chain. The default is PBES2/AES-256/SHA-256; --compatible writes the
+        // 3DES/SHA-1 form that older Android and iOS importers need.
+        var bundle = new X509Certificate2Collection { leaf, X509CertificateLoader.LoadCertificate(ca.RawData) };
+        var parameters = compatible ? Pkcs12ExportPbeParameters.Pkcs12TripleDesSha1 : Pkcs12ExportPbeParameters.Pbes2Aes256Sha256;
+        var pkcs12 = bundle.ExportPkcs12(parameters, password);
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        File.WriteAllBytes(output, pkcs12);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(output, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        var record = folder.LoadRecord();
+        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant(),
+            new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
+        record.Certificates.Add(issued);
+        folder.SaveRecord(folder.WriteCrl(ca, record));
+
+        Console.Out.WriteLine($"""
+            Issued '{name}': serial {issued.Serial}, expires {issued.NotAfter:yyyy-MM-dd} ({days} days)
+              sha256 {issued.Sha256}
+              file   {output} ({(compatible ? "3DES/SHA-1, for older importers" : "AES-256/SHA-256; use --compatible if an importer refuses it")})
+            {(givenPassword is null ? $"  password {password}   (shown once: write it down now)" : "  password as given")}
+
+            Import it:
+              Bitwarden Android (2025.2+) and iOS (mid-2025+): when adding the self-hosted server, use the app's client-certificate (mTLS)
+                option to import this .p12 with its password, or install it in the system store first and pick it there.
+              Android system store (browsers, other apps): Settings > Security > Encryption & credentials > Install a certificate > VPN & app user certificate.
+              iOS profile (Safari): AirDrop/mail the .p12, open it, Settings > Profile Downloaded > Install, enter the password.
+              Desktop browsers: Firefox Settings > Certificates > Your Certificates > Import; Chrome/Edge use the OS store (Windows: double-click; macOS: Keychain Access > Import).
+            """);
+        return CommandLine.Ok;
+    }
+
+    private static int Revoke(CaFolder folder, string? target)
+    {
+        if (target is null)
+        {
+            Console.Error.WriteLine("client revoke: give the NAME or the SERIAL (hex) of the certificate.\n" + Usage);
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var record = folder.LoadRecord();
+        var serial = TryNormalize(target);
+        var matches = record.Certificates
+            .Where(c => c.RevokedAt is null && (string.Equals(c.Name, target, StringComparison.Ordinal) || (serial is not null && c.Serial == serial)))
+            .ToList();
+        if (matches.Count == 0)
+        {
+            Console.Error.WriteLine($"client revoke: no unrevoked certificate named or numbered '{target}' in {folder.PathOf(CaFolder.IssuedFile)}.");
+            return CommandLine.Denied;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var certificates = record.Certificates.Select(c => matches.Contains(c) ? c with { RevokedAt = now } : c).ToList();
+        using var ca = folder.LoadCa();
+        folder.SaveRecord(folder.WriteCrl(ca, record with { Certificates = certificates }));
+        foreach (var revoked in matches)
+        {
+            Console.Out.WriteLine($"Revoked '{revoked.Name}' serial {revoked.Serial}. {folder.PathOf(CaFolder.CrlFile)} re-signed; a running gateway refuses it within seconds.");
+        }
+
+        return CommandLine.Ok;
+    }
+
+    private static int List(CaFolder folder)
+    {
+        var now = DateTimeOffset.UtcNow;
+        Console.Out.WriteLine($"{"NAME",-24} {"SERIAL",-34} {"EXPIRES",-10} {"DAYS",5}  STATE");
+        foreach (var c in folder.LoadRecord().Certificates.OrderBy(c => c.Name, StringComparer.Ordinal).ThenBy(c => c.IssuedAt))
+        {
+            var days = Hosting.ExpiryMonitor.DaysLeft(c.NotAfter, now);
+            var state = c.RevokedAt is not null ? $"revoked {c.RevokedAt:yyyy-MM-dd}" : days < 0 ? "expired" : days <= 30 ? "expiring" : "valid";
+            Console.Out.WriteLine($"{c.Name,-24} {c.Serial,-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state}");
+        }
+
+        return CommandLine.Ok;
+    }
+
+    private static string? TryNormalize(string text)
+    {
+        try
+        {
+            return CertificateRevocationList.NormalizeSerial(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static string GeneratePassword()
+    {
+        const string Alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        return string.Create(20, 0, (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+            }
+        });
+    }
+}

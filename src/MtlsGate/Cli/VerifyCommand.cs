@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
+using Microsoft.Extensions.Configuration;
+using MtlsGate.Configuration;
+using MtlsGate.Hosting;
+using MtlsGate.Policy;
+using MtlsGate.Tls;
+
+namespace MtlsGate.Cli;
+
+/// <summary>
+/// <c>mtlsgate verify CERT [--chain FILE] [--path P] [--at TIME] [--config FILE]</c>: runs the very
+/// validation and policy code of the gateway over a certificate file and explains the decision.
+/// Needs only trust material and policies (no listener, no server certificate).
+/// Exit 0 when the request would be allowed, 1 when denied, 2 on a usage or configuration error.
+/// </summary>
+public static class VerifyCommand
+{
+    public static int Run(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var certificatePath = args.FirstOrDefault(a => !a.StartsWith('-') && !InitCommand.IsOptionValue(args, a));
+        if (certificatePath is null)
+        {
+            Console.Error.WriteLine("usage: mtlsgate verify CERT [--chain FILE] [--path P] [--at TIME] [--config FILE]");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var at = DateTimeOffset.UtcNow;
+        if (GatewayApp.OptionValue(args, "--at") is { } atText &&
+            !DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at))
+        {
+            Console.Error.WriteLine($"verify: --at '{atText}' is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z).");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var configuration = GatewayApp.LoadConfiguration(args, out var baseDirectory, out var error);
+        if (error is not null)
+        {
+            Console.Error.WriteLine(error);
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var (snapshot, errors) = ConfigCompiler.Compile(configuration, baseDirectory, CompileScope.TrustAndPolicies);
+        if (snapshot is null)
+        {
+            Console.Error.WriteLine($"verify: {errors.Count} configuration error(s):");
+            foreach (var e in errors)
+            {
+                Console.Error.WriteLine($"  - {e}");
+            }
+
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        X509Certificate2 leaf;
+        var chain = new X509Certificate2Collection();
+        try
+        {
+            var certificates = new X509Certificate2Collection();
+            certificates.ImportFromPemFile(Path.GetFullPath(certificatePath));
+            if (certificates.Count == 0)
+            {
+                certificates.Add(X509CertificateLoader.LoadCertificateFromFile(Path.GetFullPath(certificatePath)));
+            }
+
+            leaf = certificates[0];
+            chain.AddRange(certificates.Skip(1).ToArray());
+            if (GatewayApp.OptionValue(args, "--chain") is { } chainPath)
+            {
+                chain.ImportFromPemFile(Path.GetFullPath(chainPath));
+            }
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"verify: cannot read certificate '{certificatePath}': {ex.Message}");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var (routeId, policyName) = RouteFor(configuration, GatewayApp.OptionValue(args, "--path"));
+        var policy = snapshot.PolicyFor(policyName);
+        var verdict = snapshot.TrustStores.TryGetValue(policy.TrustStore, out var store)
+            ? ChainValidator.Validate(store, leaf, chain, at)
+            : DenyReason.Untrusted;
+        var decision = PolicyEvaluator.Evaluate(new ClientIdentity(leaf, verdict), policy);
+
+        Console.Out.WriteLine($"""
+            certificate  {leaf.Subject}
+              issuer     {leaf.Issuer}
+              serial     {CaFolder.SerialOf(leaf)}
+              sha256     {leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant()}
+              valid      {leaf.NotBefore.ToUniversalTime():u} .. {leaf.NotAfter.ToUniversalTime():u}
+            at           {at:u}
+            route        {routeId ?? "(none: default policy)"}
+            policy       {policy.Name} (require {policy.Require}, mode {policy.Mode}, trust store {policy.TrustStore})
+            chain        {(verdict == DenyReason.None ? "valid" : verdict.ToString())}
+            decision     {decision.Outcome}{(decision.Reason == DenyReason.None ? "" : $" ({decision.Reason}): {Explain(decision.Reason)}")}
+            """);
+        return decision.Outcome == Outcome.Allow ? CommandLine.Ok : CommandLine.Denied;
+    }
+
+    public static string Explain(DenyReason reason) => reason switch
+    {
+        DenyReason.NoCertificate => "no certificate was presented",
+        DenyReason.Untrusted => "the certificate does not chain to a root of the trust store (or a signature is wrong, or an intermediate is missing: send it with --chain / from the client)",
+        DenyReason.Expired => "the certificate, or a CA above it, is past its notAfter: issue a new one",
+        DenyReason.NotYetValid => "the certificate, or a CA above it, is not valid yet (check the clocks)",
+        DenyReason.WrongUsage => "the certificate has an extended key usage without clientAuth",
+        DenyReason.InvalidChain => "a CA in the chain may not issue (basic constraints, path length, key usage) or a key is too weak",
+        DenyReason.Revoked => "the certificate is in its issuer's CRL or on the deny-list",
+        DenyReason.RevocationUnknown => "the issuer's CRL is past nextUpdate (beyond the grace): re-sign or refresh the CRL",
+        _ => reason.ToString(),
+    };
+
+    /// <summary>
+    /// The route YARP would pick for a path, approximately: templates that match, lowest <c>Order</c>
+    /// first, then the most literal segments. Hosts, methods and headers are not considered.
+    /// </summary>
+    public static (string? RouteId, string? Policy) RouteFor(IConfiguration configuration, string? path)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (path is null)
+        {
+            return (null, null);
+        }
+
+        var candidates = new List<(string Id, string? Policy, int Order, int Literals)>();
+        foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())
+        {
+            var template = route["Match:Path"];
+            if (template is null)
+            {
+                continue;
+            }
+
+            var parsed = TemplateParser.Parse(template);
+            var matcher = new TemplateMatcher(parsed, []);
+            if (matcher.TryMatch(path, new RouteValueDictionary()))
+            {
+                var order = int.TryParse(route["Order"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var o) ? o : 0;
+                candidates.Add((route.Key, route[$"Metadata:{ConfigCompiler.PolicyMetadataKey}"], order, parsed.Segments.Count(s => s.IsSimple && s.Parts[0].IsLiteral)));
+            }
+        }
+
+        var best = candidates.OrderBy(c => c.Order).ThenByDescending(c => c.Literals).FirstOrDefault();
+        return best.Id is null ? ("(no route: answered like a denial)", null) : (best.Id, best.Policy);
+    }
+}
