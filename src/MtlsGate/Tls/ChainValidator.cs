@@ -12,8 +12,6 @@ namespace MtlsGate.Tls;
 /// Rules, in the order a verdict is chosen:
 /// <list type="number">
 /// <item>the chain must end at a root of the trust store, every signature valid (else <c>Untrusted</c>);</item>
-/// <item>no certificate of the chain may be on a deny-list or in its issuer's CRL (else <c>Revoked</c>), and
-/// the issuer's CRL, if it has one, must not be past nextUpdate plus the grace (else <c>RevocationUnknown</c>);</item>
 /// <item>every CA must satisfy basic constraints, path length and keyCertSign, and no unknown critical
 /// extension may appear (else <c>InvalidChain</c>);</item>
 /// <item>every certificate of the chain must be inside its validity period,
@@ -21,6 +19,8 @@ namespace MtlsGate.Tls;
 /// notAfter as inclusive; OpenSSL, which builds the chain on Linux (and in nginx and HAProxy), treats
 /// it as exclusive. We follow the platform so the handshake and every other path agree, which fails
 /// closed by one second;</item>
+/// <item>no certificate of the chain may be on a deny-list or in its issuer's CRL (else <c>Revoked</c>), and
+/// the issuer's CRL, if it has one, must not be past nextUpdate plus the grace (else <c>RevocationUnknown</c>);</item>
 /// <item>every key of the chain must be RSA ≥ 2048 bits (a multiple of 8) or ECDSA on P-256/384/521
 /// (else <c>InvalidChain</c>);</item>
 /// <item>a leaf that carries an extended key usage must list clientAuth; a leaf with no EKU extension
@@ -98,11 +98,6 @@ public static class ChainValidator
             return DenyReason.Revoked;
         }
 
-        var revocation = store.Revocation.Check(chain.ChainElements, at);
-        if (revocation != DenyReason.None)
-        {
-            return revocation;
-        }
 
         var timeVerdict = TimeVerdict(chain, at);
         if (timeVerdict != DenyReason.None)
@@ -115,6 +110,12 @@ public static class ChainValidator
             // The platform judged the time differently from our inclusive rule (it validated at "now"
             // while we were asked about another instant): fail closed with the closest reason.
             return leaf.NotAfter.ToUniversalTime() <= at.UtcDateTime ? DenyReason.Expired : DenyReason.NotYetValid;
+        }
+
+        var revocation = store.Revocation.Check(chain.ChainElements, at);
+        if (revocation != DenyReason.None)
+        {
+            return revocation;
         }
 
         if ((flags & invalidChain) != 0)
