@@ -57,6 +57,15 @@ public static class ConfigCompiler
         var management = scope == CompileScope.Server
             ? CompileUrl(options.Listen.Management ?? DefaultManagementUrl, "MtlsGate:Listen:Management", "http", errors)
             : null;
+        if (management is { Address: { } managementAddress } && !IPAddress.IsLoopback(managementAddress) && !options.Listen.AllowRemoteManagement)
+        {
+            errors.Add($"MtlsGate:Listen:Management: '{management.Url}' is not a loopback address; the management listener (health, metrics) has no authentication, so exposing it must be explicit: set MtlsGate:Listen:AllowRemoteManagement: true.");
+        }
+
+        if (options.Logging.Format is { } format && !format.Equals("Text", StringComparison.OrdinalIgnoreCase) && !format.Equals("Json", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"MtlsGate:Logging:Format: '{format}' is not one of Text, Json.");
+        }
 
         var serverCertificate = scope == CompileScope.Server ? CompileServerCertificate(options.ServerCertificate, baseDirectory, errors) : null;
         var reload = CompileReload(options.Reload, baseDirectory, errors);
@@ -644,13 +653,15 @@ public static class ConfigCompiler
             limits.RequestHeadersTimeout ?? TimeSpan.FromSeconds(30),
             limits.KeepAliveTimeout ?? TimeSpan.FromSeconds(130),
             limits.MaxConcurrentConnections,
-            limits.MaxStreamsPerConnection ?? 100);
+            limits.MaxStreamsPerConnection ?? 100,
+            limits.DrainTimeout ?? TimeSpan.FromSeconds(30));
         Positive(settings.MaxRequestBodySize, "MtlsGate:Limits:MaxRequestBodySize");
         Positive(settings.HandshakeTimeout.Ticks, "MtlsGate:Tls:HandshakeTimeout");
         Positive(settings.RequestHeadersTimeout.Ticks, "MtlsGate:Limits:RequestHeadersTimeout");
         Positive(settings.KeepAliveTimeout.Ticks, "MtlsGate:Limits:KeepAliveTimeout");
         Positive(settings.MaxConcurrentConnections ?? 1, "MtlsGate:Limits:MaxConcurrentConnections");
         Positive(settings.MaxStreamsPerConnection, "MtlsGate:Limits:MaxStreamsPerConnection");
+        Positive(settings.DrainTimeout.Ticks + 1, "MtlsGate:Limits:DrainTimeout");
         return settings;
 
         void Positive(long value, string key)

@@ -38,7 +38,8 @@ public sealed record LimitsSettings(
     TimeSpan RequestHeadersTimeout,
     TimeSpan KeepAliveTimeout,
     long? MaxConcurrentConnections,
-    int MaxStreamsPerConnection);
+    int MaxStreamsPerConnection,
+    TimeSpan DrainTimeout);
 
 /// <summary>
 /// Everything the gateway decides with, compiled from configuration and immutable. Reloads build a

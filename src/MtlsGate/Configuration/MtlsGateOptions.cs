@@ -25,6 +25,15 @@ public sealed class MtlsGateOptions
     public ReloadSection Reload { get; set; } = new();
 
     public ExpirySection Expiry { get; set; } = new();
+
+    public LoggingSection Logging { get; set; } = new();
+}
+
+/// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>
+public sealed class LoggingSection
+{
+    /// <summary><c>Text</c> (default, human-readable console lines) or <c>Json</c> (compact JSON, one event per line, for Loki/Elastic).</summary>
+    public string? Format { get; set; }
 }
 
 /// <summary><c>MtlsGate:Listen</c>. <c>Gateway</c> is one URL or an array (read by the compiler, not bound).</summary>
@@ -32,6 +41,9 @@ public sealed class ListenSection
 {
     /// <summary>Plain-HTTP management listener. Default <c>http://127.0.0.1:8081</c> (loopback only).</summary>
     public string? Management { get; set; }
+
+    /// <summary>Binding the management listener to a non-loopback address must be asked for explicitly. Default false.</summary>
+    public bool AllowRemoteManagement { get; set; }
 }
 
 /// <summary><c>MtlsGate:ServerCertificate</c>: PEM (<c>Path</c> may hold the chain, <c>KeyPath</c>) or PKCS#12 (<c>Path</c> + <c>Password</c>).</summary>
@@ -174,4 +186,7 @@ public sealed class LimitsSection
 
     /// <summary>HTTP/2 streams per connection. Default 100.</summary>
     public int? MaxStreamsPerConnection { get; set; }
+
+    /// <summary>On SIGTERM, how long in-flight requests may finish after the listeners stop accepting. Default 30 s.</summary>
+    public TimeSpan? DrainTimeout { get; set; }
 }

@@ -16,7 +16,7 @@ namespace MtlsGate.Denials;
 /// evaluator decides, and a denial is answered here and never reaches the proxy. Also writes the
 /// access event.
 /// </summary>
-public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, ILoggerFactory loggers)
+public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, Management.GatewayMetrics metrics, ILoggerFactory loggers)
 {
     private const string NoRoute = "(none)";
 
@@ -58,6 +58,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             await next(context).ConfigureAwait(false);
         }
 
+        metrics.RecordRequest(routeId, decision.Outcome, decision.Reason);
         if (_access.IsEnabled(LogLevel.Information))
         {
             Log.Access(_access, context.Request.Method, context.Request.Path.Value ?? "", routeId, decision.Outcome, decision.Reason,

@@ -107,16 +107,20 @@ public static class GatewayApp
         // writeToProviders: extra ILoggerProviders (tests' capture) receive the same events as Serilog.
         builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration), writeToProviders: true);
         builder.Services.AddSingleton(state);
+        // SIGTERM: Kestrel stops accepting, in-flight requests get up to the drain time, then exit 0.
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = snapshot.Limits.DrainTimeout);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton(new GatewayInputs(baseDirectory, files));
         builder.Services.AddSingleton<ExpiryMonitor>();
+        GatewayMetrics.ConfigurePrometheus();
+        builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<ReloadService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReloadService>());
         // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, TimeProvider.System, kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>()));
+        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, TimeProvider.System, kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
         builder.Services.AddMtlsGateProxy(configuration, state);
         services?.Invoke(builder.Services);
 
@@ -142,20 +146,37 @@ public static class GatewayApp
         "System.Net.Http.HttpClient",
     ];
 
-    /// <summary>Serilog from the <c>Serilog</c> section; without one, a console sink.</summary>
+    public const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>
+    /// Serilog from the <c>Serilog</c> section (levels per category, extra sinks). Unless that section
+    /// names its own <c>WriteTo</c>, the console gets human-readable lines, or compact JSON with
+    /// <c>MtlsGate:Logging:Format: Json</c>, through an async sink (off the request path).
+    /// </summary>
     public static void ConfigureSerilog(LoggerConfiguration logger, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection("Serilog");
         logger.ReadFrom.Configuration(configuration);
+        var json = string.Equals(configuration["MtlsGate:Logging:Format"], "Json", StringComparison.OrdinalIgnoreCase);
         foreach (var category in CategoriesThatLogRequestTargets)
         {
             logger.MinimumLevel.Override(category, Serilog.Events.LogEventLevel.Warning);
         }
         if (!section.GetSection("WriteTo").Exists())
         {
-            logger.WriteTo.Async(sink => sink.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+            logger.WriteTo.Async(sink =>
+            {
+                if (json)
+                {
+                    sink.Console(new Serilog.Formatting.Compact.CompactJsonFormatter());
+                }
+                else
+                {
+                    sink.Console(outputTemplate: TextTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+                }
+            });
         }
     }
 

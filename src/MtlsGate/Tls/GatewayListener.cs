@@ -38,7 +38,7 @@ public static class GatewayListener
         ])
         : null;
 
-    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry)
+    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry, Management.GatewayMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(state);
@@ -55,7 +55,7 @@ public static class GatewayListener
 
         foreach (var endpoint in snapshot.GatewayEndpoints)
         {
-            Listen(kestrel, endpoint, listen => ConfigureGateway(listen, state, time, expiry));
+            Listen(kestrel, endpoint, listen => ConfigureGateway(listen, state, time, expiry, metrics));
         }
 
         Listen(kestrel, snapshot.Management, listen =>
@@ -81,7 +81,7 @@ public static class GatewayListener
         }
     }
 
-    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry)
+    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry, Management.GatewayMetrics metrics)
     {
         // HTTP/1.1 and HTTP/2 only: HTTP/3's TLS path would not use our chain policy.
         listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -116,13 +116,15 @@ public static class GatewayListener
         {
             var feature = connection.Features.Get<ConnectionIdentityFeature>();
             var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
-            if (feature is null || !feature.CompleteHandshake(certificate))
+            var accepted = feature is not null && feature.CompleteHandshake(certificate);
+            metrics.RecordConnection(feature?.Identity.ChainVerdict ?? Policy.DenyReason.NoCertificate);
+            if (!accepted)
             {
                 connection.Abort(new ConnectionAbortedException("Client certificate refused at the handshake."));
                 return Task.CompletedTask;
             }
 
-            expiry.ObserveClient(feature.Identity);
+            expiry.ObserveClient(feature!.Identity);
             return next(connection);
         });
     }

@@ -64,6 +64,13 @@ public sealed class Destination : IAsyncDisposable
                 return;
             }
 
+            if (request.Path.StartsWithSegments("/slow", out var delay) && int.TryParse(delay.Value?.Trim('/'), out var milliseconds))
+            {
+                await Task.Delay(milliseconds);
+                await context.Response.WriteAsync($"slow {milliseconds}");
+                return;
+            }
+
             if (request.Path == "/upload")
             {
                 var buffer = new byte[81920];

@@ -1,0 +1,98 @@
+using System.Diagnostics.Metrics;
+using MtlsGate.Hosting;
+using MtlsGate.Policy;
+using Yarp.ReverseProxy;
+
+namespace MtlsGate.Management;
+
+/// <summary>
+/// The gateway's own instruments, on <see cref="System.Diagnostics.Metrics"/> (meter <c>MtlsGate</c>).
+/// Labels are bounded: route ids, decisions and reasons, certificate kinds, configured CA subjects
+/// and cluster ids come from the configuration or fixed enums; never fingerprints, paths or client subjects.
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "MtlsGate";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _connections;
+
+    public GatewayMetrics(GatewayState state, ExpiryMonitor expiry, TimeProvider time, IServiceProvider services)
+    {
+        _meter = new Meter(MeterName);
+        _requests = _meter.CreateCounter<long>("requests", description: "Requests by route, decision (Allow, Deny, WouldDeny) and reason.");
+        _connections = _meter.CreateCounter<long>("tls.connections", description: "TLS connections by client-certificate verdict (None = valid).");
+        _meter.CreateObservableCounter("reloads", () => new[]
+        {
+            new Measurement<long>(state.ReloadSuccesses, new KeyValuePair<string, object?>("result", "success")),
+            new Measurement<long>(state.ReloadFailures, new KeyValuePair<string, object?>("result", "failure")),
+        }, description: "Configuration and trust-material reloads.");
+        _meter.CreateObservableGauge("certificate.expiry.days", () => expiry.TrustMaterial().Select(e =>
+            new Measurement<double>(ExpiryMonitor.DaysLeft(e.NotAfter, time.GetUtcNow()),
+                new KeyValuePair<string, object?>("kind", e.Kind),
+                new KeyValuePair<string, object?>("subject", e.Subject))),
+            description: "Days until the server certificate and each CA expire, and until each CRL's nextUpdate.");
+        _meter.CreateObservableGauge("client_certificates.expiring", () =>
+        {
+            var now = time.GetUtcNow();
+            var days = expiry.Clients.Select(c => ExpiryMonitor.DaysLeft(c.NotAfter, now)).ToList();
+            return state.Current.Expiry.WarnDays.Select(threshold => new Measurement<long>(days.Count(d => d <= threshold),
+                new KeyValuePair<string, object?>("within_days", threshold)));
+        }, description: "Client certificates seen that expire within each warning threshold.");
+        _meter.CreateObservableGauge("backend.destinations", () => Destinations(services), description: "Backend destinations per cluster: available (healthy or not checked) or unavailable (unhealthy).");
+    }
+
+    public void RecordRequest(string route, Outcome decision, DenyReason reason) =>
+        _requests.Add(1,
+            new KeyValuePair<string, object?>("route", route),
+            new KeyValuePair<string, object?>("decision", DecisionNames[(int)decision]),
+            new KeyValuePair<string, object?>("reason", ReasonNames[(int)reason]));
+
+    public void RecordConnection(DenyReason verdict) =>
+        _connections.Add(1, new KeyValuePair<string, object?>("verdict", ReasonNames[(int)verdict]));
+
+    public void Dispose() => _meter.Dispose();
+
+    private static readonly Lazy<bool> PrometheusConfigured = new(() =>
+    {
+        // prometheus-net reads System.Diagnostics.Metrics (its MeterAdapter): ours, Kestrel's, ASP.NET
+        // Core hosting's and HttpClient's (YARP's outgoing requests). EventCounters are off (costly, redundant).
+        Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOptions
+        {
+            SuppressEventCounters = true,
+            SuppressDebugMetrics = true,
+            SuppressProcessMetrics = false,
+            SuppressMeters = false,
+        });
+        Prometheus.Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = instrument =>
+            instrument.Meter.Name is MeterName or "Microsoft.AspNetCore.Server.Kestrel" or "Microsoft.AspNetCore.Hosting" or "System.Net.Http" or "Yarp.ReverseProxy");
+        // The adapter only starts listening at the first export (prometheus-net issue #487): export
+        // once now, so no measurement before the first scrape is lost.
+        Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
+        return true;
+    });
+
+    /// <summary>Configures prometheus-net's process-wide defaults once.</summary>
+    public static void ConfigurePrometheus() => _ = PrometheusConfigured.Value;
+
+    // Names computed once: no enum formatting per request.
+    private static readonly string[] DecisionNames = Enum.GetNames<Outcome>();
+    private static readonly string[] ReasonNames = Enum.GetNames<DenyReason>();
+
+    private static IEnumerable<Measurement<long>> Destinations(IServiceProvider services)
+    {
+        if (services.GetService(typeof(IProxyStateLookup)) is not IProxyStateLookup lookup)
+        {
+            yield break;
+        }
+
+        foreach (var cluster in lookup.GetClusters())
+        {
+            var all = cluster.Destinations.Count;
+            var available = Readiness.HealthyDestinations(cluster);
+            yield return new Measurement<long>(available, new KeyValuePair<string, object?>("cluster", cluster.ClusterId), new KeyValuePair<string, object?>("state", "available"));
+            yield return new Measurement<long>(all - available, new KeyValuePair<string, object?>("cluster", cluster.ClusterId), new KeyValuePair<string, object?>("state", "unavailable"));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using MtlsGate.Hosting;
+using Yarp.ReverseProxy;
+
+namespace MtlsGate.Management;
+
+/// <summary>One readiness problem or warning: what is wrong, never a secret.</summary>
+public sealed record ReadinessItem(string Check, string Detail);
+
+/// <summary>The readiness verdict and its reasons.</summary>
+public sealed record ReadinessReport(bool Ready, IReadOnlyList<ReadinessItem> Problems, IReadOnlyList<ReadinessItem> Warnings)
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(new
+    {
+        status = Ready ? "ready" : "not ready",
+        problems = Problems,
+        warnings = Warnings,
+    }, Json);
+}
+
+/// <summary>
+/// <c>/readyz</c>: ready only when the server certificate is valid, every trust store is loaded,
+/// every configured CRL is present and not stale beyond its grace, and every cluster has an
+/// available destination (YARP active health checks decide availability when configured).
+/// A refused reload is a warning: the last good state still serves correctly.
+/// </summary>
+public static class Readiness
+{
+    public static ReadinessReport Evaluate(GatewayState state, TimeProvider time, IProxyStateLookup? proxy)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(time);
+        var snapshot = state.Current;
+        var now = time.GetUtcNow();
+        var problems = new List<ReadinessItem>();
+        var warnings = new List<ReadinessItem>();
+
+        if (snapshot.ServerCertificate is { } server)
+        {
+            if (now >= server.Leaf.NotAfter.ToUniversalTime())
+            {
+                problems.Add(new("serverCertificate", $"expired {server.Leaf.NotAfter.ToUniversalTime():u}"));
+            }
+            else if (now < server.Leaf.NotBefore.ToUniversalTime())
+            {
+                problems.Add(new("serverCertificate", $"not valid before {server.Leaf.NotBefore.ToUniversalTime():u}"));
+            }
+        }
+
+        foreach (var store in snapshot.TrustStores.Values)
+        {
+            if (store.Roots.Count == 0)
+            {
+                problems.Add(new($"trustStore:{store.Name}", "no root loaded"));
+            }
+
+            foreach (var crl in store.Revocation.Crls)
+            {
+                if (store.Revocation.IsStale(crl, now))
+                {
+                    problems.Add(new($"trustStore:{store.Name}", $"CRL of '{crl.Crl.Issuer.Name}' is past nextUpdate {crl.Crl.NextUpdate:u} (beyond the grace): its certificates are refused"));
+                }
+            }
+        }
+
+        foreach (var url in snapshot.CrlUrls)
+        {
+            if (!File.Exists(Configuration.ConfigCompiler.CrlCachePath(snapshot.Reload.CrlCacheDirectory, url.Url)))
+            {
+                problems.Add(new($"trustStore:{url.TrustStore}", $"CRL from {url.Url.GetLeftPart(UriPartial.Path)} not fetched yet"));
+            }
+        }
+
+        if (proxy is not null)
+        {
+            foreach (var cluster in proxy.GetClusters())
+            {
+                if (HealthyDestinations(cluster) == 0)
+                {
+                    problems.Add(new($"cluster:{cluster.ClusterId}", "no healthy destination"));
+                }
+            }
+        }
+
+        if (state.LastReloadErrors.Count != 0)
+        {
+            warnings.Add(new("reload", $"the last reload was refused ({state.LastReloadErrors.Count} error(s), see the log); the last good configuration is serving"));
+        }
+
+        return new ReadinessReport(problems.Count == 0, problems, warnings);
+    }
+
+    /// <summary>
+    /// Destinations not known to be unhealthy (by active or passive checks). YARP's own "available"
+    /// list falls back to every destination when all are unhealthy (panic mode), so it cannot tell.
+    /// </summary>
+    public static int HealthyDestinations(Yarp.ReverseProxy.Model.ClusterState cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        return cluster.Destinations.Values.Count(d =>
+            d.Health.Active != Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy &&
+            d.Health.Passive != Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy);
+    }
+}
