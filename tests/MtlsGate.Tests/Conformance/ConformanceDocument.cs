@@ -31,9 +31,17 @@ public static class ConformanceDocument
             `WrongUsage` here means the defect the case tests went unnoticed, so it counts as a disagreement;
           - EKU cases (`::eku::`) whose leaf lacks clientAuth: `Reject` (WrongUsage is the right reason);
           - `rfc5280::eku::ee-wrong-eku` (leaf EKU clientAuth only): limbo FAILURE for serverAuth, mapped to `Accept`.
+        - **CRL cases** (`crls`, feature `has-crl`) run through the gateway's revocation code. Each CRL is loaded as the config
+          loader (`ConfigCompiler.LoadCrl`) loads a trust store's CRL file: `CertificateRevocationList.Parse`, then `Verify`
+          (issuer name, signature, thisUpdate not in the future) against the first CA of the case that fits (`trusted_certs`,
+          then `untrusted_intermediates`), at `validation_time`; one CRL per CA. A CRL the loader refuses is a configuration
+          error (startup fails, a reload is rejected), so the certificate can never be accepted: the case counts as refused, for
+          a reason that is not `WrongUsage`. Loaded CRLs form the store's `Revocation` (no deny-lists, `StaleCrlGrace` 0);
+          `ChainValidator` checks every certificate of the built chain but the root against its issuer's CRL (`Revoked`), and a
+          CRL past nextUpdate at `validation_time` is `RevocationUnknown`. The EKU mapping above applies as to any case.
         - **Skipped, with a reason each**: server host names (SAN/CN matching against `expected_peer_name`, DNS and IP name
           constraints); two EKU cases only about serverAuth; `max_chain_depth` limits (no such gateway setting; the other
-          max-depth cases run without the limit); CRL cases, counted apart: *not applicable yet: revocation not implemented (issue 4)*.
+          max-depth cases run without the limit).
         - `signature_algorithms` is empty in every case (a non-empty list would be skipped: no algorithm allow-list);
           `key_usage` ([digitalSignature], two cases) is not a validator input: the harness checks the leaf carries it and runs the case.
         - A certificate the platform cannot parse counts as a refusal; an exception thrown by the validator is always a disagreement.
@@ -72,6 +80,10 @@ public static class ConformanceDocument
         text.AppendLine("## Disagreements");
         text.AppendLine();
         text.Append(ConformanceReport.Disagreements(results));
+        text.AppendLine();
+        text.AppendLine("## CRL cases");
+        text.AppendLine();
+        text.Append(ConformanceReport.CrlCases(results));
         text.AppendLine();
         text.AppendLine("## Skips");
         text.AppendLine();

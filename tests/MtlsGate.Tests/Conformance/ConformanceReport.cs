@@ -14,7 +14,7 @@ public static class ConformanceReport
         var run = results.Where(r => r.Outcome != Outcome.Skipped).ToList();
         var disagree = run.Where(r => r.Outcome == Outcome.Disagree).ToList();
         var skipped = results.Where(r => r.Outcome == Outcome.Skipped).ToList();
-        var revocation = skipped.Count(r => r.Plan.Skip == SkipGroup.Revocation);
+        var crl = run.Where(r => LimboMapping.IsCrlCase(r.Case)).ToList();
         var text = new StringBuilder();
         text.AppendLine("| | cases |");
         text.AppendLine("|---|---:|");
@@ -26,13 +26,15 @@ public static class ConformanceReport
         Row(text, "&nbsp;&nbsp;&nbsp;&nbsp;known failures: validator bugs (BUG)", disagree.Count(r => KnownKind(r.Case.Id, "BUG")));
         Row(text, "&nbsp;&nbsp;&nbsp;&nbsp;known failures: profile gaps (GAP)", disagree.Count(r => KnownKind(r.Case.Id, "GAP")));
         Row(text, "&nbsp;&nbsp;&nbsp;&nbsp;unexpected (test fails)", disagree.Count(r => !IsListed(r.Case.Id)));
-        Row(text, "skipped with a reason (not revocation)", skipped.Count - revocation);
-        foreach (var group in skipped.Where(r => r.Plan.Skip != SkipGroup.Revocation).GroupBy(r => r.Plan.Skip).OrderBy(g => g.Key))
+        Row(text, "skipped with a reason", skipped.Count);
+        foreach (var group in skipped.GroupBy(r => r.Plan.Skip).OrderBy(g => g.Key))
         {
             Row(text, $"&nbsp;&nbsp;{group.Key}", group.Count());
         }
 
-        Row(text, "not applicable yet: revocation not implemented (issue 4)", revocation);
+        Row(text, "CRL cases (revocation), all run", crl.Count);
+        Row(text, "&nbsp;&nbsp;agree", crl.Count(r => r.Outcome == Outcome.Agree));
+        Row(text, "&nbsp;&nbsp;disagree", crl.Count(r => r.Outcome == Outcome.Disagree));
         text.AppendLine();
         text.AppendLine("Run cases by kind and mapped expectation:");
         text.AppendLine();
@@ -60,6 +62,30 @@ public static class ConformanceReport
                 : "**UNEXPECTED**";
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| `{r.Case.Id}` | {r.Case.ValidationKind} {r.Case.ExpectedResult} | {r.Plan.Expectation} | {Cell(r.Verdict)} | {Cell(r.PlatformStatus)} | {listed} |");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Every CRL case with its verdict (the revocation part of the run).</summary>
+    public static string CrlCases(IReadOnlyList<LimboResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var text = new StringBuilder();
+        text.AppendLine("| case | limbo | expectation | gateway verdict | outcome |");
+        text.AppendLine("|---|---|---|---|---|");
+        foreach (var r in results.Where(r => LimboMapping.IsCrlCase(r.Case)).OrderBy(r => r.Case.Id, StringComparer.Ordinal))
+        {
+            var outcome = r.Outcome switch
+            {
+                Outcome.Skipped => $"skipped ({r.Plan.Skip})",
+                Outcome.Agree => "agree",
+                _ => LimboDeviations.Deliberate.ContainsKey(r.Case.Id) ? "disagree: deliberate deviation"
+                    : LimboDeviations.KnownFailures.TryGetValue(r.Case.Id, out var reason) ? $"disagree: known failure ({reason.Split(' ')[0].TrimEnd(':')})"
+                    : "**disagree: UNEXPECTED**",
+            };
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| `{r.Case.Id}` | {r.Case.ValidationKind} {r.Case.ExpectedResult} | {(r.Outcome == Outcome.Skipped ? "" : r.Plan.Expectation.ToString())} | {Cell(r.Verdict)} | {outcome} |");
         }
 
         return text.ToString();

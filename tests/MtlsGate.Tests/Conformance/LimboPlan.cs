@@ -24,7 +24,7 @@ public enum Expectation
     WrongUsageOnly,
 }
 
-/// <summary>Why a case is not run. Revocation is counted apart from the rest.</summary>
+/// <summary>Why a case is not run.</summary>
 public enum SkipGroup
 {
     /// <summary>Server host names: SAN/CN matching against expected_peer_name, DNS/IP name constraints.</summary>
@@ -35,9 +35,6 @@ public enum SkipGroup
 
     /// <summary>A verifier parameter the gateway does not have (max_chain_depth, signature_algorithms, key_usage).</summary>
     VerifierParameter,
-
-    /// <summary>CRL cases: not applicable yet, revocation not implemented (issue 4).</summary>
-    Revocation,
 }
 
 /// <summary>The plan for one case: skipped with a reason, or run with a mapped expectation.</summary>
@@ -58,7 +55,14 @@ public static class LimboMapping
 {
     public const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
-    public const string RevocationReason = "not applicable yet: revocation not implemented (issue 4)";
+    /// <summary>How the CRLs of a case (limbo's <c>crls</c>) reach the gateway's revocation code; part of every CRL case's plan.</summary>
+    public const string CrlMapping =
+        "CRLs as the gateway's config loader (ConfigCompiler.LoadCrl) takes them: each must parse and verify (issuer name, signature, " +
+        "thisUpdate not in the future) against a CA of the case (trusted_certs, then untrusted_intermediates) at validation_time, " +
+        "at most one per CA; a CRL the loader refuses is a configuration error (the reload is rejected), so the certificate can " +
+        "never be accepted: counted as a refusal that is not WrongUsage. Loaded CRLs go into the trust store's Revocation " +
+        "(deny-lists empty, StaleCrlGrace 0) and ChainValidator checks every certificate but the root against its issuer's CRL " +
+        "(Revoked; past nextUpdate at validation_time: RevocationUnknown)";
 
     private const string HostNameMatching =
         "server host name: SAN/CN matching against expected_peer_name; the gateway does not match host names for client certificates";
@@ -127,11 +131,6 @@ public static class LimboMapping
         ArgumentNullException.ThrowIfNull(testCase);
         var id = testCase.Id;
 
-        if (testCase.Crls.Count > 0 || testCase.Features.Contains("has-crl") || id.StartsWith("crl::", StringComparison.Ordinal))
-        {
-            return LimboPlan.Skipped(SkipGroup.Revocation, RevocationReason);
-        }
-
         if (SkippedById.TryGetValue(id, out var skip))
         {
             return LimboPlan.Skipped(skip.Group, skip.Reason);
@@ -155,6 +154,11 @@ public static class LimboMapping
         }
 
         var notes = new List<string>();
+        if (IsCrlCase(testCase))
+        {
+            notes.Add(CrlMapping);
+        }
+
         if (testCase.KeyUsage.Count > 0)
         {
             if (leaf is null || !LeafHasKeyUsages(leaf, testCase.KeyUsage))
@@ -207,6 +211,13 @@ public static class LimboMapping
             ? (Expectation.Reject, "SERVER EKU case, leaf EKU lacks clientAuth: refused (WrongUsage is the right reason)")
             : (Expectation.RejectForChainReason,
                 "SERVER, leaf EKU lacks clientAuth: limbo FAILURE must be refused for a chain reason, not only WrongUsage");
+    }
+
+    /// <summary>A case about revocation: it carries CRLs (or says it does).</summary>
+    public static bool IsCrlCase(LimboCase testCase)
+    {
+        ArgumentNullException.ThrowIfNull(testCase);
+        return testCase.Crls.Count > 0 || testCase.Features.Contains("has-crl") || testCase.Id.StartsWith("crl::", StringComparison.Ordinal);
     }
 
     /// <summary>The harness's own reading of RFC 5280 §4.2.1.12 for client authentication (no EKU, or clientAuth listed).</summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using System.Security.Cryptography.X509Certificates;
 using MtlsGate.Policy;
 using MtlsGate.Tls;
@@ -63,8 +64,16 @@ public static class LimboRunner
                     }
                 }
 
-                var store = new TrustStore("limbo", roots, []);
                 var at = testCase.ValidationTime ?? now;
+                var crls = LoadCrls(testCase.Crls, roots.Concat(intermediates).ToList(), at, out var refusal);
+                if (crls is null)
+                {
+                    // The gateway refuses a configuration (or reload) with a CRL it cannot verify: nothing is accepted.
+                    return Judge(testCase, plan, null, $"configuration refused: {refusal}", "");
+                }
+
+                var revocation = crls.Count == 0 ? null : new Revocation(crls, [], [], TimeSpan.Zero);
+                var store = new TrustStore("limbo", roots, [], revocation);
                 DenyReason verdict;
                 try
                 {
@@ -108,6 +117,65 @@ public static class LimboRunner
 
     private static LimboResult Judge(LimboCase testCase, LimboPlan plan, DenyReason? verdict, string shown, string platform) =>
         new(testCase, plan, Agrees(plan.Expectation, verdict) ? Outcome.Agree : Outcome.Disagree, shown, platform);
+
+    /// <summary>
+    /// The case's CRLs as ConfigCompiler.LoadCrl loads a trust store's CRL files: parsed, then verified against the first CA
+    /// (anchors, then the case's intermediates) whose name and key fit, at the validation time; one CRL per CA. Null, with the
+    /// loader's reason, when the gateway would refuse the configuration.
+    /// </summary>
+    public static List<CrlSource>? LoadCrls(IReadOnlyList<string> pems, IReadOnlyList<X509Certificate2> authorities, DateTimeOffset at, out string refusal)
+    {
+        ArgumentNullException.ThrowIfNull(pems);
+        ArgumentNullException.ThrowIfNull(authorities);
+        refusal = "";
+        var crls = new List<CrlSource>();
+        for (var i = 0; i < pems.Count; i++)
+        {
+            CertificateRevocationList crl;
+            try
+            {
+                crl = CertificateRevocationList.Parse(Encoding.ASCII.GetBytes(pems[i]));
+            }
+            catch (Exception e) when (e is CryptographicException or FormatException)
+            {
+                refusal = $"cannot parse CRL {i}: {e.Message}";
+                return null;
+            }
+
+            var reasons = new List<string>();
+            CrlSource? source = null;
+            foreach (var authority in authorities)
+            {
+                var problem = crl.Verify(authority, at);
+                if (problem is null)
+                {
+                    source = new CrlSource(crl, authority, $"limbo crls[{i}]");
+                    break;
+                }
+
+                if (authority.SubjectName.RawData.AsSpan().SequenceEqual(crl.Issuer.RawData))
+                {
+                    reasons.Add(problem);
+                }
+            }
+
+            if (source is null)
+            {
+                refusal = $"CRL {i} (issuer '{crl.Issuer.Name}') is rejected: {(reasons.Count == 0 ? "no CA of the case has that name" : string.Join("; ", reasons))}";
+                return null;
+            }
+
+            if (crls.Any(c => c.Issuer.Thumbprint == source.Issuer.Thumbprint))
+            {
+                refusal = $"several CRLs for '{source.Issuer.Subject}'";
+                return null;
+            }
+
+            crls.Add(source);
+        }
+
+        return crls;
+    }
 
     private static X509Certificate2? TryLoad(string pem, out string error)
     {
