@@ -127,6 +127,11 @@ public sealed class CertificateRevocationList
                 var value = extension.ReadOctetString();
                 if (oid == "2.5.29.20")
                 {
+                    if (critical)
+                    {
+                        throw new CryptographicException("CRL number extension is marked critical (RFC 5280 5.2.3: it MUST NOT be).");
+                    }
+
                     number = new AsnReader(value, AsnEncodingRules.DER).ReadInteger();
                 }
                 else if (critical && oid is not "2.5.29.35" and not "2.5.29.28")
@@ -152,6 +157,16 @@ public sealed class CertificateRevocationList
         if (!issuer.SubjectName.RawData.AsSpan().SequenceEqual(Issuer.RawData))
         {
             return $"issuer '{Issuer.Name}' is not the CA '{issuer.Subject}'";
+        }
+
+        if (issuer.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage && (usage.KeyUsages & X509KeyUsageFlags.CrlSign) == 0)
+        {
+            return $"the CA '{issuer.Subject}' has a key usage without cRLSign (RFC 5280 6.3.3)";
+        }
+
+        if (Number is null)
+        {
+            return "it has no CRL number (RFC 5280 5.2.3: conforming CRL issuers MUST include it)";
         }
 
         if (!SignatureIsValid(issuer))

@@ -68,26 +68,6 @@ public static class LimboDeviations
         ["webpki::malformed-aia"] = Gap("The leaf's authorityInfoAccess is an empty sequence (CABF; downloads are disabled, so AIA is never used)."),
         ["webpki::nc::intermediate-permitted-excluded-subtrees-both-null"] = Gap("The intermediate's nameConstraints has neither permitted nor excluded subtrees (RFC 5280 4.2.1.10)."),
         ["webpki::nc::intermediate-permitted-excluded-subtrees-both-empty-sequences"] = Gap("The intermediate's nameConstraints has empty permitted and excluded subtrees (RFC 5280 4.2.1.10)."),
-        ["crl::issuer-missing-crlsign"] =
-            "BUG: the root's keyUsage is keyCertSign only (no cRLSign), yet its CRL loads: CertificateRevocationList.Verify checks issuer " +
-            "name, signature and thisUpdate but not the issuer's key usage, so the gateway (ConfigCompiler.LoadCrl) accepts the CRL and " +
-            "the leaf, not listed on it, passes revocation (refused here only for lacking clientAuth). RFC 5280 6.3.3 (f): if the CRL " +
-            "issuer's certificate has a keyUsage extension, cRLSign must be set, else the CRL is not usable (limbo: FAILURE). Fix: in " +
-            "CertificateRevocationList.Verify, after the name check, return \"'<CA>' has keyUsage without cRLSign\" when the issuer " +
-            "carries an X509KeyUsageExtension whose KeyUsages lack X509KeyUsageFlags.CrlSign (no keyUsage at all stays valid: " +
-            "crl::issuer-no-keyusage-extension). LoadCrl then refuses the configuration, which the harness counts as a refusal.",
-        ["crl::crlnumber-critical"] =
-            "GAP (CRL profile strictness, low risk): the CRL's cRLNumber extension is critical and the CRL loads (Parse reads 2.5.29.20 " +
-            "before its criticality test), so the leaf, not listed on it, passes revocation (refused here only for lacking clientAuth). " +
-            "RFC 5280 5.2.3: cRLNumber MUST be non-critical; limbo expects the CRL refused. The CRL is still signed by the CA, so " +
-            "nothing is trusted that should not be. Fix: in CertificateRevocationList.ParseDer, throw CryptographicException " +
-            "(\"cRLNumber must be non-critical, RFC 5280 5.2.3\") when oid is 2.5.29.20 and critical is true; LoadCrl then refuses it.",
-        ["crl::crlnumber-missing"] =
-            "GAP (CRL profile strictness, low risk): the CRL has no cRLNumber and loads (Number is null), so the leaf, not listed on " +
-            "it, passes revocation (refused here only for lacking clientAuth). RFC 5280 5.2.3: conforming CRL issuers MUST include " +
-            "cRLNumber; limbo expects the CRL refused. Fix: refuse a CRL whose Number is null (in CertificateRevocationList.Verify or " +
-            "ConfigCompiler.LoadCrl: \"CRL has no cRLNumber, RFC 5280 5.2.3\"). The CLI's CRLs (CaFolder, CertificateRevocationListBuilder) " +
-            "always carry one; a legacy v1 CRL would then be refused at load (fail closed).",
         ["webpki::v1-cert"] =
             "GAP (profile strictness, low risk): the leaf is X.509 v2 (no extensions, so no EKU) and is accepted; CABF 7.1.1 requires v3, " +
             "RFC 5280 only requires v3 when extensions are present. Fix if wanted: refuse leaves with Version < 3 (InvalidChain).",
