@@ -24,8 +24,9 @@ ENV DOTNET_EnableDiagnostics=0 \
     DOTNET_gcServer=0 \
     MtlsGate__Listen__Gateway=https://0.0.0.0:8443 \
     MtlsGate__Listen__Management=http://127.0.0.1:8081
-EXPOSE 8443
-# The management port (8081) binds to loopback inside the container; HEALTHCHECK runs inside too.
+EXPOSE 8443 8081
+# 8081 is the management port: loopback inside the container by default (HEALTHCHECK runs inside);
+# exposing it needs MtlsGate__Listen__Management=http://0.0.0.0:8081 and MtlsGate__Listen__AllowRemoteManagement=true.
 USER $APP_UID
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/app/mtlsgate", "healthcheck"]
 ENTRYPOINT ["/app/mtlsgate"]
