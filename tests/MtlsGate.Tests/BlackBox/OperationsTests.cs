@@ -54,7 +54,6 @@ public sealed class OperationsTests(PublishedGatewayFixture fixture)
 
     private async Task<RunningGateway> StartAsync(Uri backend, Action<JsonObject>? configure = null)
     {
-        await fixture.InitializeAsync();
         var pki = SharedPki.Instance;
         var folder = Directory.CreateTempSubdirectory("mtlsgate-ops-").FullName;
         File.WriteAllText(Path.Combine(folder, "ca.pem"), pki.CaBundlePem);
