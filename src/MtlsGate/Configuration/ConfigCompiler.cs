@@ -71,9 +71,29 @@ public static class ConfigCompiler
         var reload = CompileReload(options.Reload, baseDirectory, errors);
         var trustStores = CompileTrustStores(options.TrustStores, baseDirectory, reload.CrlCacheDirectory, errors);
         var expiry = CompileExpiry(options.Expiry, errors);
-        var policies = CompilePolicies(options.Policies, trustStores, errors);
+        var globalLogOnly = false;
+        if (options.Mode is { } globalMode)
+        {
+            if (!Enum.TryParse<EnforcementMode>(globalMode, ignoreCase: true, out var parsedMode) || !Enum.IsDefined(parsedMode))
+            {
+                errors.Add($"MtlsGate:Mode: '{globalMode}' is not one of Enforce, LogOnly.");
+            }
+
+            globalLogOnly = parsedMode == EnforcementMode.LogOnly;
+        }
+
+        var policies = CompilePolicies(options.Policies, section.GetSection("Policies"), trustStores, globalLogOnly, errors);
+        var trustedProxies = CompileNetworks(options.TrustedProxies, "MtlsGate:TrustedProxies", errors);
+        var clientIpHeader = options.ClientIpHeader ?? "X-Forwarded-For";
+        if (!clientIpHeader.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase) && !clientIpHeader.Equals("CF-Connecting-IP", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"MtlsGate:ClientIpHeader: '{clientIpHeader}' is not one of X-Forwarded-For, CF-Connecting-IP.");
+        }
+
+        var geoIp = CompileGeoIp(options.GeoIp, baseDirectory, policies.Values.Any(p => p.HasCountryRules), errors);
         ValidateRoutes(configuration.GetSection("ReverseProxy"), policies, errors);
 
+        var hosts = CompileHosts(options.Hosts, baseDirectory, trustStores, policies, scope == CompileScope.Server, errors);
         var forwarding = CompileForwarding(options.Forwarding, errors);
         var limits = CompileLimits(options.Limits, options.Tls, errors);
 
@@ -104,6 +124,10 @@ public static class ConfigCompiler
         {
             Reload = reload,
             Expiry = expiry,
+            Hosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
+            TrustedProxies = trustedProxies,
+            ClientIpHeader = clientIpHeader,
+            GeoIp = geoIp,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
             InputFiles = InputFiles(options, baseDirectory, reload.CrlCacheDirectory),
         };
@@ -175,9 +199,8 @@ public static class ConfigCompiler
         return new ListenEndpoint(url, address, uri.Port);
     }
 
-    private static ServerCertificate? CompileServerCertificate(ServerCertificateSection options, string baseDirectory, List<string> errors)
+    private static ServerCertificate? CompileServerCertificate(ServerCertificateSection options, string baseDirectory, List<string> errors, string key = "MtlsGate:ServerCertificate")
     {
-        const string key = "MtlsGate:ServerCertificate";
         if (string.IsNullOrWhiteSpace(options.Path))
         {
             errors.Add($"{key}:Path: required (a PEM certificate with its KeyPath, or a PKCS#12 .pfx/.p12 with Password).");
@@ -439,7 +462,7 @@ public static class ConfigCompiler
     private static bool IsSelfSigned(X509Certificate2 certificate) =>
         certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
 
-    private static Dictionary<string, CompiledPolicy> CompilePolicies(Dictionary<string, PolicySection> sections, Dictionary<string, TrustStore> trustStores, List<string> errors)
+    private static Dictionary<string, CompiledPolicy> CompilePolicies(Dictionary<string, PolicySection> sections, IConfigurationSection raw, Dictionary<string, TrustStore> trustStores, bool globalLogOnly, List<string> errors)
     {
         if (!sections.ContainsKey(GatewaySnapshot.DefaultName))
         {
@@ -488,13 +511,184 @@ public static class ConfigCompiler
                 }
             }
 
+            // "Identities" present (even as {} or with empty lists) is an allow-list; absent means any valid certificate.
+            var identitiesPresent = raw.GetSection(name).GetChildren().Any(c => c.Key.Equals("Identities", StringComparison.OrdinalIgnoreCase));
+            var identities = identitiesPresent ? CompileIdentities(section.Identities ?? new IdentitiesSection(), $"{key}:Identities", errors) : null;
+            var restrictions = new List<MethodRestriction>();
+            for (var i = 0; i < section.MethodRestrictions.Count; i++)
+            {
+                var restrictionKey = $"{key}:MethodRestrictions:{i}";
+                var entry = section.MethodRestrictions[i];
+                if (entry.Methods.Count == 0 || entry.Methods.Any(m => !IsToken(m)))
+                {
+                    errors.Add($"{restrictionKey}:Methods: give the allowed HTTP methods, e.g. [\"GET\", \"HEAD\"].");
+                    ok = false;
+                    continue;
+                }
+
+                restrictions.Add(new MethodRestriction(CompileIdentities(entry, restrictionKey, errors), entry.Methods.Select(m => m.ToUpperInvariant()).ToList()));
+            }
+
+            var countries = new[] { (section.AllowCountries, "AllowCountries"), (section.DenyCountries, "DenyCountries") };
+            foreach (var (list, listName) in countries)
+            {
+                foreach (var code in list.Where(c => c.Length != 2 || !c.All(char.IsAsciiLetter)))
+                {
+                    errors.Add($"{key}:{listName}: '{code}' is not an ISO 3166 two-letter country code.");
+                    ok = false;
+                }
+            }
+
             if (ok && deny is not null)
             {
-                policies[name] = new CompiledPolicy(name, trustStore, require, mode, deny, byReason.ToFrozenDictionary());
+                policies[name] = new CompiledPolicy(name, trustStore, require, globalLogOnly ? EnforcementMode.LogOnly : mode, deny, byReason.ToFrozenDictionary())
+                {
+                    Identities = identities,
+                    MethodRestrictions = restrictions,
+                    BypassNetworks = CompileNetworks(section.BypassNetworks, $"{key}:BypassNetworks", errors),
+                    AllowNetworks = CompileNetworks(section.AllowNetworks, $"{key}:AllowNetworks", errors),
+                    DenyNetworks = CompileNetworks(section.DenyNetworks, $"{key}:DenyNetworks", errors),
+                    AllowCountries = section.AllowCountries.Select(c => c.ToUpperInvariant()).ToList(),
+                    DenyCountries = section.DenyCountries.Select(c => c.ToUpperInvariant()).ToList(),
+                };
             }
         }
 
         return policies;
+    }
+
+    private static IdentityMatcher CompileIdentities(IdentitiesSection section, string key, List<string> errors)
+    {
+        var fingerprints = new List<string>();
+        foreach (var fingerprint in section.Fingerprints)
+        {
+            var hex = fingerprint.Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
+            if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+            {
+                errors.Add($"{key}:Fingerprints: '{fingerprint}' is not a SHA-256 fingerprint (64 hex digits).");
+                continue;
+            }
+
+            fingerprints.Add(hex);
+        }
+
+        var pins = new List<string>();
+        foreach (var pin in section.SpkiPins)
+        {
+            var value = pin.StartsWith("sha256/", StringComparison.Ordinal) ? pin["sha256/".Length..] : pin;
+            var isHex = value.Length == 64 && value.All(char.IsAsciiHexDigit);
+            var isBase64 = value.Length == 44 && Convert.TryFromBase64String(value, new byte[32], out var written) && written == 32;
+            if (!isHex && !isBase64)
+            {
+                errors.Add($"{key}:SpkiPins: '{pin}' is not a SHA-256 SPKI pin (base64 of 32 bytes, as in 'openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64', or 64 hex digits).");
+                continue;
+            }
+
+            pins.Add(value);
+        }
+
+        var issuers = new List<string>();
+        foreach (var issuer in section.Issuers)
+        {
+            try
+            {
+                issuers.Add(new X500DistinguishedName(issuer).Name);
+            }
+            catch (CryptographicException)
+            {
+                errors.Add($"{key}:Issuers: '{issuer}' is not a distinguished name (e.g. CN=Home CA, O=Home).");
+            }
+        }
+
+        return new IdentityMatcher(section.SubjectCommonNames, section.Organizations, section.OrganizationalUnits, section.DnsNames,
+            section.Emails, section.Uris, section.UriPrefixes, issuers, fingerprints, pins);
+    }
+
+    private static List<System.Net.IPNetwork> CompileNetworks(List<string> values, string key, List<string> errors)
+    {
+        var networks = new List<System.Net.IPNetwork>();
+        foreach (var value in values)
+        {
+            var text = value.Contains('/', StringComparison.Ordinal) ? value : IPAddress.TryParse(value, out var single)
+                ? $"{value}/{(single.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)}"
+                : value;
+            if (System.Net.IPNetwork.TryParse(text, out var network))
+            {
+                networks.Add(network);
+            }
+            else
+            {
+                errors.Add($"{key}: '{value}' is not a network in CIDR notation (e.g. 192.168.1.0/24, fd00::/8) or an IP address.");
+            }
+        }
+
+        return networks;
+    }
+
+    private static CountryLookup? CompileGeoIp(GeoIpSection section, string baseDirectory, bool needed, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(section.Database))
+        {
+            if (needed)
+            {
+                errors.Add("MtlsGate:GeoIp:Database: required by AllowCountries/DenyCountries (a MaxMind-format .mmdb country database you supply; it is never downloaded).");
+            }
+
+            return null;
+        }
+
+        var path = ResolvePath(baseDirectory, section.Database);
+        if (!File.Exists(path))
+        {
+            errors.Add($"MtlsGate:GeoIp:Database: file '{path}' does not exist.");
+            return null;
+        }
+
+        try
+        {
+            return new CountryLookup(path);
+        }
+        catch (Exception ex) when (ex is IOException or MaxMind.Db.InvalidDatabaseException or UnauthorizedAccessException or ArgumentException)
+        {
+            errors.Add($"MtlsGate:GeoIp:Database: cannot open '{path}' as a MaxMind database: {ex.Message}");
+            return null;
+        }
+    }
+
+    private static Dictionary<string, CompiledHost> CompileHosts(Dictionary<string, HostSection> sections, string baseDirectory, Dictionary<string, TrustStore> trustStores, Dictionary<string, CompiledPolicy> policies, bool server, List<string> errors)
+    {
+        var hosts = new Dictionary<string, CompiledHost>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, section) in sections)
+        {
+            var key = $"MtlsGate:Hosts:{name}";
+            if (Uri.CheckHostName(name) != UriHostNameType.Dns || name.Contains('*', StringComparison.Ordinal))
+            {
+                errors.Add($"{key}: '{name}' is not a host name (exact DNS names only; IP literals carry no SNI and use the top-level settings).");
+                continue;
+            }
+
+            ServerCertificate? certificate = null;
+            if (server && section.ServerCertificate is { } certificateSection)
+            {
+                certificate = CompileServerCertificate(certificateSection, baseDirectory, errors, $"{key}:ServerCertificate");
+            }
+
+            TrustStore? store = null;
+            if (section.TrustStore is not null && !trustStores.TryGetValue(section.TrustStore, out store))
+            {
+                errors.Add($"{key}:TrustStore: unknown trust store '{section.TrustStore}' (defined: {string.Join(", ", trustStores.Keys)}).");
+            }
+
+            CompiledPolicy? policy = null;
+            if (section.Policy is not null && !policies.TryGetValue(section.Policy, out policy))
+            {
+                errors.Add($"{key}:Policy: unknown policy '{section.Policy}' (defined: {string.Join(", ", policies.Keys)}).");
+            }
+
+            hosts[name] = new CompiledHost(name.ToLowerInvariant(), certificate, store, policy);
+        }
+
+        return hosts;
     }
 
     internal static DenialResponse? CompileDeny(DenySection section, string key, List<string> errors)
@@ -624,7 +818,13 @@ public static class ConfigCompiler
     /// <summary>Every file the snapshot was built from (the reloader watches them).</summary>
     private static List<string> InputFiles(MtlsGateOptions options, string baseDirectory, string crlCache)
     {
-        var files = new List<string?> { options.ServerCertificate.Path, options.ServerCertificate.KeyPath };
+        var files = new List<string?> { options.ServerCertificate.Path, options.ServerCertificate.KeyPath, options.GeoIp.Database };
+        foreach (var host in options.Hosts.Values)
+        {
+            files.Add(host.ServerCertificate?.Path);
+            files.Add(host.ServerCertificate?.KeyPath);
+        }
+
         foreach (var store in options.TrustStores.Values)
         {
             files.Add(store.CaBundle);

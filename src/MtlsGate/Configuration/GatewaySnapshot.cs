@@ -7,6 +7,39 @@ using MtlsGate.Tls;
 
 namespace MtlsGate.Configuration;
 
+/// <summary>One entry of <c>MtlsGate:Hosts</c>: what a connection for that SNI name uses.</summary>
+public sealed record CompiledHost(string Name, ServerCertificate? ServerCertificate, TrustStore? TrustStore, CompiledPolicy? Policy);
+
+/// <summary>Country of an address from a MaxMind-format database (opened once per snapshot, memory-mapped).</summary>
+public sealed class CountryLookup : IDisposable
+{
+    private readonly MaxMind.GeoIP2.DatabaseReader _reader;
+
+    public CountryLookup(string path)
+    {
+        Path = path;
+        _reader = new MaxMind.GeoIP2.DatabaseReader(path, MaxMind.Db.FileAccessMode.MemoryMapped);
+    }
+
+    public string Path { get; }
+
+    public void Dispose() => _reader.Dispose();
+
+    /// <summary>ISO code, or null when the address is not in the database.</summary>
+    public string? CountryOf(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        try
+        {
+            return _reader.TryCountry(address, out var response) ? response?.Country.IsoCode ?? response?.RegisteredCountry.IsoCode : null;
+        }
+        catch (MaxMind.Db.InvalidDatabaseException)
+        {
+            return null;
+        }
+    }
+}
+
 /// <summary>An address to listen on, parsed from a URL of <c>MtlsGate:Listen</c>.</summary>
 /// <param name="Url">The URL as configured.</param>
 /// <param name="Address">The IP to bind, or null for <c>localhost</c> (both loopbacks).</param>
@@ -18,8 +51,12 @@ public sealed record ServerCertificate(X509Certificate2 Leaf, SslStreamCertifica
 
 public enum IdentityHeaderFormat
 {
+    /// <summary>X-Client-Cert-Verify/-Subject/-Issuer/-Sha256/-Serial/-Not-After.</summary>
     Individual,
+    /// <summary>RFC 9440 Client-Cert and Client-Cert-Chain.</summary>
     Rfc9440,
+    /// <summary>Envoy's X-Forwarded-Client-Cert.</summary>
+    Xfcc,
     None,
 }
 
@@ -65,6 +102,19 @@ public sealed record GatewaySnapshot(
     public ExpirySettings Expiry { get; init; } = new([30, 7, 1], false);
 
     public IReadOnlyList<CrlUrl> CrlUrls { get; init; } = [];
+
+    /// <summary>Per SNI name; connections without SNI or with an unlisted name use the top-level settings.</summary>
+    public FrozenDictionary<string, CompiledHost> Hosts { get; init; } = FrozenDictionary<string, CompiledHost>.Empty;
+
+    public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
+
+    public string ClientIpHeader { get; init; } = "X-Forwarded-For";
+
+    public CountryLookup? GeoIp { get; init; }
+
+    /// <summary>The host entry for an SNI name, or null (top-level settings).</summary>
+    public CompiledHost? HostFor(string? serverName) =>
+        serverName is { Length: > 0 } && Hosts.Count != 0 && Hosts.TryGetValue(serverName, out var host) ? host : null;
 
     /// <summary>Files the snapshot was compiled from; a change to any of them triggers a reload.</summary>
     public IReadOnlyList<string> InputFiles { get; init; } = [];

@@ -27,6 +27,19 @@ public sealed class MtlsGateOptions
     public ExpirySection Expiry { get; set; } = new();
 
     public LoggingSection Logging { get; set; } = new();
+
+    public Dictionary<string, HostSection> Hosts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Proxies (CIDR) whose client-address header is believed. Default none.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Header carrying the client address from a trusted proxy: <c>X-Forwarded-For</c> (default) or <c>CF-Connecting-IP</c>.</summary>
+    public string? ClientIpHeader { get; set; }
+
+    /// <summary><c>LogOnly</c> turns every policy into log-only mode (global roll-out switch). Default: each policy's own.</summary>
+    public string? Mode { get; set; }
+
+    public GeoIpSection GeoIp { get; set; } = new();
 }
 
 /// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>
@@ -126,6 +139,65 @@ public sealed class PolicySection
     public DenySection? Deny { get; set; }
 
     public Dictionary<string, DenySection> DenyByReason { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Any-of allow-list. Omitted: any valid certificate. Present with every list empty: nobody.</summary>
+    public IdentitiesSection? Identities { get; set; }
+
+    /// <summary>Certificates matching an entry may only use its <c>Methods</c> (read-only clients).</summary>
+    public List<IdentitiesSection> MethodRestrictions { get; set; } = [];
+
+    /// <summary>Client networks (CIDR) that need no certificate: LAN exemption.</summary>
+    public List<string> BypassNetworks { get; set; } = [];
+
+    public List<string> AllowNetworks { get; set; } = [];
+
+    public List<string> DenyNetworks { get; set; } = [];
+
+    /// <summary>ISO 3166 country codes; needs <c>MtlsGate:GeoIp:Database</c>.</summary>
+    public List<string> AllowCountries { get; set; } = [];
+
+    public List<string> DenyCountries { get; set; } = [];
+}
+
+/// <summary>Identity allow-list fields (any-of).</summary>
+public sealed class IdentitiesSection
+{
+    public List<string> SubjectCommonNames { get; set; } = [];
+    public List<string> Organizations { get; set; } = [];
+    public List<string> OrganizationalUnits { get; set; } = [];
+    public List<string> DnsNames { get; set; } = [];
+    public List<string> Emails { get; set; } = [];
+    public List<string> Uris { get; set; } = [];
+    public List<string> UriPrefixes { get; set; } = [];
+    public List<string> Issuers { get; set; } = [];
+
+    /// <summary>SHA-256 of the certificate, hex (colons allowed).</summary>
+    public List<string> Fingerprints { get; set; } = [];
+
+    /// <summary>SHA-256 of the SubjectPublicKeyInfo, base64 or hex: survives renewal with the same key.</summary>
+    public List<string> SpkiPins { get; set; } = [];
+
+    /// <summary>Only in <c>MethodRestrictions</c>: the methods allowed.</summary>
+    public List<string> Methods { get; set; } = [];
+}
+
+/// <summary><c>MtlsGate:Hosts:NAME</c>: per SNI name.</summary>
+public sealed class HostSection
+{
+    public ServerCertificateSection? ServerCertificate { get; set; }
+
+    /// <summary>Trust store the handshake validates against for this host. Default: the default policy's.</summary>
+    public string? TrustStore { get; set; }
+
+    /// <summary>Policy for routes of this host without their own. Default <c>Default</c>.</summary>
+    public string? Policy { get; set; }
+}
+
+/// <summary><c>MtlsGate:GeoIp</c>.</summary>
+public sealed class GeoIpSection
+{
+    /// <summary>A MaxMind-format country database (.mmdb) the operator supplies; never downloaded.</summary>
+    public string? Database { get; set; }
 }
 
 /// <summary>A denial: a response (status/body/headers) or <c>Action: Close</c>.</summary>

@@ -26,5 +26,9 @@ public sealed record DenialResponse(
     public static readonly DenialResponse NotFound = new(
         DenialAction.Respond, DefaultStatus, DefaultContentType, Encoding.UTF8.GetBytes(DefaultBody), []);
 
+    /// <summary>421: the request's host does not belong to this TLS connection; the client retries on a new one (RFC 9110 15.5.20).</summary>
+    public static readonly DenialResponse MisdirectedRequest = new(
+        DenialAction.Respond, 421, DefaultContentType, Encoding.UTF8.GetBytes("Misdirected Request"), []);
+
     public static readonly DenialResponse CloseConnection = new(DenialAction.Close, 0, "", ReadOnlyMemory<byte>.Empty, []);
 }

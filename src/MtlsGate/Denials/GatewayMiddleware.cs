@@ -30,7 +30,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         var snapshot = state.Current;
         var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
         var (policy, identity) = Resolve(context, snapshot, route);
-        var decision = PolicyEvaluator.Evaluate(identity, policy);
+        var decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy), policy);
         var routeId = route?.Config.RouteId ?? NoRoute;
 
         if (decision.Outcome == Outcome.WouldDeny)
@@ -66,6 +66,33 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         }
     }
 
+    /// <summary>The request facts for the policy: client address (trusted proxies resolved), country, host binding.</summary>
+    private static RequestFacts Facts(HttpContext context, GatewaySnapshot snapshot, CompiledPolicy policy)
+    {
+        var address = ClientAddress.Resolve(context, snapshot);
+        var country = policy.HasCountryRules && address is not null ? snapshot.GeoIp?.CountryOf(address) : null;
+        return new RequestFacts(context.Request.Method, address, country, HostMatches(context, snapshot));
+    }
+
+    /// <summary>
+    /// A request must be for the host its TLS connection was established for: a connection made for a
+    /// configured host (SNI) serves only that host; a connection on the default settings serves no
+    /// configured host. Catches HTTP/2 connection reuse for another name and SNI/Host mismatches.
+    /// </summary>
+    private static bool HostMatches(HttpContext context, GatewaySnapshot snapshot)
+    {
+        if (snapshot.Hosts.Count == 0)
+        {
+            return true;
+        }
+
+        var connectionHost = context.Features.Get<ConnectionIdentityFeature>()?.HostName;
+        var requestHost = context.Request.Host.Host;
+        return connectionHost is not null
+            ? string.Equals(connectionHost, requestHost, StringComparison.OrdinalIgnoreCase)
+            : !snapshot.Hosts.ContainsKey(requestHost);
+    }
+
     /// <summary>The route's policy and the connection's identity judged against that policy's trust store.</summary>
     public static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(HttpContext context, GatewaySnapshot snapshot, RouteModel? route)
     {
@@ -73,8 +100,10 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         ArgumentNullException.ThrowIfNull(snapshot);
         string? policyName = null;
         route?.Config.Metadata?.TryGetValue(ConfigCompiler.PolicyMetadataKey, out policyName);
-        var policy = snapshot.PolicyFor(policyName);
         var connection = context.Features.Get<ConnectionIdentityFeature>();
+        var policy = policyName is null && connection?.HostName is { } hostName && snapshot.Hosts.TryGetValue(hostName, out var host) && host.Policy is not null
+            ? host.Policy
+            : snapshot.PolicyFor(policyName);
         if (connection is null)
         {
             return (policy, ClientIdentity.None);

@@ -41,4 +41,88 @@ public sealed class ClientIdentity
     public string Sha256Fingerprint { get; } = "";
 
     public DateTimeOffset NotAfter { get; }
+
+    private CertificateNames? _names;
+
+    /// <summary>Subject attributes and SANs, parsed on first use (only policies with identity rules need them).</summary>
+    public CertificateNames Names => _names ??= Certificate is null ? CertificateNames.Empty : CertificateNames.From(Certificate);
+}
+
+/// <summary>The names in a certificate an identity allow-list can match.</summary>
+public sealed record CertificateNames(
+    IReadOnlyList<string> CommonNames,
+    IReadOnlyList<string> Organizations,
+    IReadOnlyList<string> OrganizationalUnits,
+    IReadOnlyList<string> DnsNames,
+    IReadOnlyList<string> Emails,
+    IReadOnlyList<string> Uris,
+    string SpkiSha256Base64,
+    string SpkiSha256Hex,
+    string SerialHex)
+{
+    public static readonly CertificateNames Empty = new([], [], [], [], [], [], "", "", "");
+
+    public static CertificateNames From(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var cn = new List<string>();
+        var o = new List<string>();
+        var ou = new List<string>();
+        foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
+        {
+            var value = rdn.GetSingleElementValue();
+            if (value is null)
+            {
+                continue;
+            }
+
+            switch (rdn.GetSingleElementType().Value)
+            {
+                case "2.5.4.3": cn.Add(value); break;
+                case "2.5.4.10": o.Add(value); break;
+                case "2.5.4.11": ou.Add(value); break;
+            }
+        }
+
+        var dns = new List<string>();
+        var emails = new List<string>();
+        var uris = new List<string>();
+        foreach (var extension in certificate.Extensions)
+        {
+            if (extension is X509SubjectAlternativeNameExtension san)
+            {
+                dns.AddRange(san.EnumerateDnsNames());
+                ReadEmailsAndUris(san.RawData, emails, uris);
+            }
+        }
+
+        var spki = System.Security.Cryptography.SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
+        return new CertificateNames(cn, o, ou, dns, emails, uris, Convert.ToBase64String(spki), Convert.ToHexStringLower(spki),
+            Tls.CertificateRevocationList.NormalizeSerial(certificate.SerialNumberBytes.Span));
+    }
+
+    private static void ReadEmailsAndUris(byte[] raw, List<string> emails, List<string> uris)
+    {
+        try
+        {
+            var names = new System.Formats.Asn1.AsnReader(raw, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+            while (names.HasData)
+            {
+                var tag = names.PeekTag();
+                if (tag.TagClass == System.Formats.Asn1.TagClass.ContextSpecific && tag.TagValue is 1 or 6 && !tag.IsConstructed)
+                {
+                    var value = names.ReadCharacterString(System.Formats.Asn1.UniversalTagNumber.IA5String, tag);
+                    (tag.TagValue == 1 ? emails : uris).Add(value);
+                }
+                else
+                {
+                    names.ReadEncodedValue();
+                }
+            }
+        }
+        catch (System.Formats.Asn1.AsnContentException)
+        {
+            // A malformed SAN yields no names: allow-lists then simply do not match (fail closed).
+        }
+    }
 }

@@ -25,7 +25,28 @@ public sealed record CompiledPolicy(
     DenialResponse Deny,
     IReadOnlyDictionary<DenyReason, DenialResponse> DenyByReason)
 {
+    /// <summary>Any-of allow-list; null = any valid certificate. A matcher with every list empty allows nobody.</summary>
+    public IdentityMatcher? Identities { get; init; }
+
+    public IReadOnlyList<MethodRestriction> MethodRestrictions { get; init; } = [];
+
+    /// <summary>Client networks that need no certificate (LAN exemption).</summary>
+    public IReadOnlyList<System.Net.IPNetwork> BypassNetworks { get; init; } = [];
+
+    public IReadOnlyList<System.Net.IPNetwork> AllowNetworks { get; init; } = [];
+
+    public IReadOnlyList<System.Net.IPNetwork> DenyNetworks { get; init; } = [];
+
+    /// <summary>ISO codes, upper case.</summary>
+    public IReadOnlyList<string> AllowCountries { get; init; } = [];
+
+    public IReadOnlyList<string> DenyCountries { get; init; } = [];
+
+    public bool HasCountryRules => AllowCountries.Count != 0 || DenyCountries.Count != 0;
+
     /// <summary>The response for a denial with this reason: the per-reason override, else <see cref="Deny"/>.</summary>
     public DenialResponse ResponseFor(DenyReason reason) =>
-        DenyByReason.Count != 0 && DenyByReason.TryGetValue(reason, out var response) ? response : Deny;
+        DenyByReason.Count != 0 && DenyByReason.TryGetValue(reason, out var response) ? response
+        : reason == DenyReason.HostMismatch ? DenialResponse.MisdirectedRequest
+        : Deny;
 }

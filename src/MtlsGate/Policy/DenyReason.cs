@@ -30,6 +30,12 @@ public enum DenyReason
     NetworkNotAllowed,
     /// <summary>The request's host does not belong to the TLS connection's host.</summary>
     HostMismatch,
+    /// <summary>The certificate may not use this HTTP method (a read-only identity).</summary>
+    MethodNotAllowed,
+    /// <summary>The client's country is not allowed.</summary>
+    CountryNotAllowed,
+    /// <summary>Country rules apply but the client's country is unknown.</summary>
+    CountryUnknown,
     /// <summary>No route matches the request (answered exactly like a denial).</summary>
     NoRoute,
 }

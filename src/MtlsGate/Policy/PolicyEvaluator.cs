@@ -7,17 +7,20 @@ namespace MtlsGate.Policy;
 /// </summary>
 public static class PolicyEvaluator
 {
-    public static Decision Evaluate(ClientIdentity identity, CompiledPolicy policy)
+    public static Decision Evaluate(ClientIdentity identity, CompiledPolicy policy) =>
+        Evaluate(identity, RequestFacts.For("GET"), policy);
+
+    /// <summary>
+    /// Order: host binding; network deny/allow; country deny/allow/unknown; then either no
+    /// requirement, a bypass network (LAN exemption), or the certificate: chain verdict, identity
+    /// allow-list, method restriction. Log-only mode turns any denial into "would deny".
+    /// </summary>
+    public static Decision Evaluate(ClientIdentity identity, RequestFacts request, CompiledPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(policy);
 
-        var reason = policy.Require switch
-        {
-            Requirement.None => DenyReason.None,
-            _ => identity.ChainVerdict,
-        };
-
+        var reason = Reason(identity, request, policy);
         if (reason == DenyReason.None)
         {
             return Decision.Allow;
@@ -26,5 +29,76 @@ public static class PolicyEvaluator
         return policy.Mode == EnforcementMode.LogOnly
             ? new Decision(Outcome.WouldDeny, reason)
             : Decision.Deny(reason);
+    }
+
+    private static DenyReason Reason(ClientIdentity identity, RequestFacts request, CompiledPolicy policy)
+    {
+        if (!request.HostMatchesConnection)
+        {
+            return DenyReason.HostMismatch;
+        }
+
+        var address = request.ClientAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : request.ClientAddress;
+        if (policy.DenyNetworks.Count != 0 && (address is null || In(policy.DenyNetworks, address)))
+        {
+            return DenyReason.NetworkNotAllowed;
+        }
+
+        if (policy.AllowNetworks.Count != 0 && (address is null || !In(policy.AllowNetworks, address)))
+        {
+            return DenyReason.NetworkNotAllowed;
+        }
+
+        if (policy.HasCountryRules)
+        {
+            if (request.Country is null)
+            {
+                return DenyReason.CountryUnknown;
+            }
+
+            if (policy.DenyCountries.Contains(request.Country, StringComparer.OrdinalIgnoreCase) ||
+                (policy.AllowCountries.Count != 0 && !policy.AllowCountries.Contains(request.Country, StringComparer.OrdinalIgnoreCase)))
+            {
+                return DenyReason.CountryNotAllowed;
+            }
+        }
+
+        if (policy.Require == Requirement.None || (address is not null && policy.BypassNetworks.Count != 0 && In(policy.BypassNetworks, address)))
+        {
+            return DenyReason.None;
+        }
+
+        if (identity.ChainVerdict != DenyReason.None)
+        {
+            return identity.ChainVerdict;
+        }
+
+        if (policy.Identities is { } allowed && !allowed.Matches(identity))
+        {
+            return DenyReason.IdentityNotAllowed;
+        }
+
+        foreach (var restriction in policy.MethodRestrictions)
+        {
+            if (restriction.Match.Matches(identity) && !restriction.Methods.Contains(request.Method, StringComparer.OrdinalIgnoreCase))
+            {
+                return DenyReason.MethodNotAllowed;
+            }
+        }
+
+        return DenyReason.None;
+    }
+
+    private static bool In(IReadOnlyList<System.Net.IPNetwork> networks, System.Net.IPAddress address)
+    {
+        foreach (var network in networks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -13,8 +13,11 @@ public static class IdentityHeaders
     public const string Sha256 = "X-Client-Cert-Sha256";
     public const string NotAfter = "X-Client-Cert-Not-After";
     public const string ClientCert = "Client-Cert";
+    public const string ClientCertChain = "Client-Cert-Chain";
+    public const string Serial = "X-Client-Cert-Serial";
+    public const string Xfcc = "X-Forwarded-Client-Cert";
 
-    public static KeyValuePair<string, string>[] For(ClientIdentity identity, IdentityHeaderFormat format)
+    public static KeyValuePair<string, string>[] For(ClientIdentity identity, IdentityHeaderFormat format, System.Security.Cryptography.X509Certificates.X509Certificate2Collection? presentedChain = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         if (format == IdentityHeaderFormat.None)
@@ -32,8 +35,21 @@ public static class IdentityHeaders
 
         if (format == IdentityHeaderFormat.Rfc9440)
         {
-            // RFC 9440: a Structured Field byte sequence, base64 of the DER certificate.
-            return [new(ClientCert, ":" + Convert.ToBase64String(identity.Certificate!.RawData) + ":")];
+            // RFC 9440: Structured Field byte sequences, base64 of DER; the chain lists the intermediates the client sent.
+            var cert = new KeyValuePair<string, string>(ClientCert, ":" + Convert.ToBase64String(identity.Certificate!.RawData) + ":");
+            return presentedChain is { Count: > 0 }
+                ? [cert, new(ClientCertChain, string.Join(", ", presentedChain.Select(c => ":" + Convert.ToBase64String(c.RawData) + ":")))]
+                : [cert];
+        }
+
+        if (format == IdentityHeaderFormat.Xfcc)
+        {
+            // Envoy's format: key=value pairs separated by ';', values quoted and escaped, then made header-safe.
+            var names = identity.Names;
+            var parts = new List<string> { "Hash=" + identity.Sha256Fingerprint, "Subject=" + Quote(identity.Subject) };
+            parts.AddRange(names.Uris.Select(u => "URI=" + Quote(u)));
+            parts.AddRange(names.DnsNames.Select(d => "DNS=" + Quote(d)));
+            return [new(Xfcc, HeaderEncoding.Encode(string.Join(";", parts)))];
         }
 
         return
@@ -42,7 +58,11 @@ public static class IdentityHeaders
             new(Subject, HeaderEncoding.Encode(identity.Subject)),
             new(Issuer, HeaderEncoding.Encode(identity.Issuer)),
             new(Sha256, identity.Sha256Fingerprint),
+            new(Serial, identity.Names.SerialHex),
             new(NotAfter, identity.NotAfter.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)),
         ];
     }
+
+    /// <summary>Envoy-style quoting: wrap in quotes, escape backslash and quote.</summary>
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

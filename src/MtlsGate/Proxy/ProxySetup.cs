@@ -34,7 +34,8 @@ public static class ProxySetup
                     var connection = context.Features.Get<ConnectionIdentityFeature>();
                     if (context.Connection.RemoteIpAddress is { } ip)
                     {
-                        headers.TryAddWithoutValidation(RealIpHeader, connection?.RemoteIp ?? ip.ToString());
+                        // Behind a trusted proxy the address was resolved per request; otherwise it is the connection's, formatted once.
+                        headers.TryAddWithoutValidation(RealIpHeader, state.Current.TrustedProxies.Count == 0 ? connection?.RemoteIp ?? ip.ToString() : ip.ToString());
                     }
 
                     if (connection is not null)
@@ -67,7 +68,7 @@ public static class ProxySetup
             return entry.Headers;
         }
 
-        var headers = IdentityHeaders.For(identity, format);
+        var headers = IdentityHeaders.For(identity, format, connection.PresentedChain);
         connection.HeaderCache = new HeaderCacheEntry(identity, format, headers);
         return headers;
     }

@@ -30,6 +30,12 @@ public sealed class ConnectionIdentityFeature
     /// <summary>The transport connection (used to close it whole, e.g. for a silent-close denial).</summary>
     public ConnectionContext Connection { get; }
 
+    /// <summary>The configured host (SNI) this connection was established for; null for the top-level default.</summary>
+    public string? HostName { get; init; }
+
+    /// <summary>Intermediates the client sent that the store did not hold (for RFC 9440 Client-Cert-Chain).</summary>
+    public X509Certificate2Collection? PresentedChain => _presented;
+
     /// <summary>The trust store the handshake validated against.</summary>
     public TrustStore TrustStore { get; }
 

@@ -91,12 +91,14 @@ public static class GatewayListener
             OnConnection = context =>
             {
                 var snapshot = state.Current;
-                var store = snapshot.ConnectionTrustStore ?? EmptyTrustStore.Instance;
-                var feature = new ConnectionIdentityFeature(context.Connection, store, snapshot.RejectAtHandshake, time);
+                // SNI picks the host entry: its server certificate and trust store; else the top level.
+                var host = snapshot.HostFor(context.ClientHelloInfo.ServerName);
+                var store = host?.TrustStore ?? snapshot.ConnectionTrustStore ?? EmptyTrustStore.Instance;
+                var feature = new ConnectionIdentityFeature(context.Connection, store, snapshot.RejectAtHandshake, time) { HostName = host?.Name };
                 context.Connection.Features.Set(feature);
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
-                    ServerCertificateContext = snapshot.ServerCertificate!.Context,
+                    ServerCertificateContext = (host?.ServerCertificate ?? snapshot.ServerCertificate)!.Context,
                     EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ApplicationProtocols = Alpn,
                     CipherSuitesPolicy = Ciphers,

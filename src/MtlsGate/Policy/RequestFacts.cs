@@ -1,0 +1,13 @@
+using System.Net;
+
+namespace MtlsGate.Policy;
+
+/// <summary>What the policy needs to know about a request, besides the certificate.</summary>
+/// <param name="Method">The HTTP method.</param>
+/// <param name="ClientAddress">The client address (after trusted-proxy resolution), or null when unknown.</param>
+/// <param name="Country">ISO country code of the client address, or null when unknown or no database.</param>
+/// <param name="HostMatchesConnection">False when Host/:authority does not belong to the TLS connection's host.</param>
+public readonly record struct RequestFacts(string Method, IPAddress? ClientAddress, string? Country, bool HostMatchesConnection = true)
+{
+    public static RequestFacts For(string method) => new(method, null, null);
+}
