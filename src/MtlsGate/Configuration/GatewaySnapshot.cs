@@ -31,10 +31,12 @@ public sealed class CountryLookup : IDisposable
         ArgumentNullException.ThrowIfNull(address);
         try
         {
-            return _reader.TryCountry(address, out var response) ? response?.Country.IsoCode ?? response?.RegisteredCountry.IsoCode : null;
+            var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+            return _reader.TryCountry(normalized, out var response) ? response?.Country.IsoCode ?? response?.RegisteredCountry.IsoCode : null;
         }
-        catch (MaxMind.Db.InvalidDatabaseException)
+        catch (Exception ex) when (ex is MaxMind.Db.InvalidDatabaseException or ArgumentException or InvalidOperationException)
         {
+            // Not answerable (e.g. an IPv6 address in an IPv4-only database): unknown, which country rules refuse.
             return null;
         }
     }
