@@ -42,10 +42,11 @@ public static class DenialResponder
     /// </summary>
     private static void Close(HttpContext context)
     {
-        var connection = context.Features.Get<ConnectionIdentityFeature>()?.Connection;
-        if (connection is not null)
+        var feature = context.Features.Get<ConnectionIdentityFeature>();
+        if (feature is not null)
         {
-            connection.Abort(new ConnectionAbortedException("Denied: closed by policy."));
+            feature.ClosedByPolicy = true;
+            feature.Connection.Abort(new ConnectionAbortedException("Denied: closed by policy."));
         }
 
         context.Abort();

@@ -30,6 +30,9 @@ public sealed class ConnectionIdentityFeature
     /// <summary>The transport connection (used to close it whole, e.g. for a silent-close denial).</summary>
     public ConnectionContext Connection { get; }
 
+    /// <summary>Set when a denial closed the connection on purpose: no close_notify either (zero bytes).</summary>
+    public bool ClosedByPolicy { get; set; }
+
     /// <summary>The configured host (SNI) this connection was established for; null for the top-level default.</summary>
     public string? HostName { get; init; }
 

@@ -114,7 +114,7 @@ public static class GatewayListener
         });
 
         // After the handshake: settle the identity (resumed sessions may skip the callback).
-        listen.Use(next => connection =>
+        listen.Use(next => async connection =>
         {
             var feature = connection.Features.Get<ConnectionIdentityFeature>();
             var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
@@ -123,11 +123,25 @@ public static class GatewayListener
             if (!accepted)
             {
                 connection.Abort(new ConnectionAbortedException("Client certificate refused at the handshake."));
-                return Task.CompletedTask;
+                return;
             }
 
             expiry.ObserveClient(feature!.Identity);
-            return next(connection);
+            await next(connection).ConfigureAwait(false);
+
+            // End the TLS session properly: Kestrel disposes the SslStream without a close_notify
+            // alert, which OpenSSL 3 clients report as "unexpected eof" (and ab counts as failed).
+            if (!feature.ClosedByPolicy && connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>()?.SslStream is { } ssl)
+            {
+                try
+                {
+                    await ssl.ShutdownAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+                {
+                    // The client went first; nothing left to say.
+                }
+            }
         });
     }
 
