@@ -183,6 +183,14 @@ public sealed class ExhaustionTests(ITestOutputHelper output)
 
             Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/excess");
 
+            // The management listener (health checks) is not starved by a full gateway listener.
+            using (var management = new HttpClient { BaseAddress = gateway.ManagementUri, Timeout = TimeSpan.FromSeconds(5) })
+            {
+                var health = await Record.ExceptionAsync(async () => Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz")).StatusCode));
+                output.WriteLine("healthz while the gateway is full: " + (health?.Message ?? "200"));
+                Assert.Null(health);
+            }
+
             // The held connections keep working.
             await held[0].WriteAsync(Encoding.ASCII.GetBytes("GET /held-again HTTP/1.1\r\nHost: localhost\r\n\r\n"));
             Assert.StartsWith("HTTP/1.1 200", await ReadResponseHeadAsync(held[0]), StringComparison.Ordinal);
