@@ -137,7 +137,7 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
     }
 
     /// <summary>a.test trusts the test root; b.test trusts only the other root (own trust store and policy).</summary>
-    internal static async Task<TestGateway> StartTwoHostsAsync(string folder)
+    internal static async Task<TestGateway> StartTwoHostsAsync(string folder, Action<JsonObject>? more = null)
     {
         WritePem(folder, "a", MtlsGate.Tls.Pki.Issue(Pki.Root, "CN=a.test", new MtlsGate.Tls.IssueOptions { ExtendedKeyUsages = [MtlsGate.Tls.Pki.ServerAuthOid], DnsNames = ["a.test"] }));
         WritePem(folder, "b", MtlsGate.Tls.Pki.Issue(Pki.Root, "CN=b.test", new MtlsGate.Tls.IssueOptions { ExtendedKeyUsages = [MtlsGate.Tls.Pki.ServerAuthOid], DnsNames = ["b.test"] }));
@@ -158,6 +158,7 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
                 },
             };
             config["ReverseProxy"]!["Routes"]!["app"]!.AsObject().Remove("Metadata");
+            more?.Invoke(config);
         });
     }
 
