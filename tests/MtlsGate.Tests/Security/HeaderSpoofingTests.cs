@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using MtlsGate.Proxy;
 using MtlsGate.Tests.TestSupport;
 using Xunit.Abstractions;
@@ -40,5 +41,23 @@ public sealed class HeaderSpoofingTests(ITestOutputHelper output)
             // Refusing the request outright (400) is an acceptable answer too.
             Assert.StartsWith("HTTP/1.1 400", response, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task On_a_public_path_a_client_without_certificate_cannot_hand_the_backend_a_forged_identity_in_underscore_spelling()
+    {
+        await using var gateway = await TestGateway.StartAsync(config =>
+            config["MtlsGate"]!["Policies"] = new JsonObject { ["Default"] = new JsonObject { ["Require"] = "None" } });
+
+        await RawTls.ExchangeAsync(gateway.GatewayUri, null,
+            "GET /public HTTP/1.1\r\nHost: localhost\r\nX_Client_Cert_Verify: SUCCESS\r\nX_Client_Cert_Subject: CN=admin, O=Home\r\nConnection: close\r\n\r\n");
+
+        var seen = gateway.Backend.Requests.Single(r => r.Path == "/public");
+        output.WriteLine("backend received: " + string.Join(", ", seen.Headers.Select(h => h.Key + ": " + string.Join(",", h.Value))));
+        // The gateway's own verdict for this connection.
+        Assert.Equal("NONE", seen.Header(IdentityHeaders.Verify));
+        // A CGI-style backend reads HTTP_X_CLIENT_CERT_SUBJECT: it must not exist in any spelling.
+        Assert.Null(seen.Header("X_Client_Cert_Subject"));
+        Assert.Null(seen.Header("X_Client_Cert_Verify"));
     }
 }
