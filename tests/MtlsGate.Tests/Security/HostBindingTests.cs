@@ -17,6 +17,8 @@ public sealed class HostBindingTests(ITestOutputHelper output)
     [InlineData("b.test:443")]
     [InlineData("b.test.")]
     [InlineData("B.Test.:443")]
+    [InlineData("b.test..")]
+    [InlineData("[::ffff:b.test]")]
     public async Task A_default_connection_cannot_reach_a_configured_host_under_any_spelling_of_its_name(string host)
     {
         using var files = new SClientFiles();
@@ -31,5 +33,38 @@ public sealed class HostBindingTests(ITestOutputHelper output)
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/host-probe");
         Assert.True(response.Length == 0 || response.StartsWith("HTTP/1.1 421", StringComparison.Ordinal) || response.StartsWith("HTTP/1.1 400", StringComparison.Ordinal),
             response.Split("\r\n")[0]);
+    }
+
+    [Theory]
+    [InlineData("GET http://b.test/host-probe HTTP/1.0\r\n\r\n")]
+    [InlineData("GET https://b.test./host-probe HTTP/1.1\r\nHost: b.test.\r\nConnection: close\r\n\r\n")]
+    [InlineData("GET /host-probe HTTP/1.0\r\nHost: b.test.\r\n\r\n")]
+    public async Task A_default_connection_cannot_reach_a_configured_host_through_HTTP_1_0_or_an_absolute_target(string request)
+    {
+        using var files = new SClientFiles();
+        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder);
+
+        var response = Encoding.ASCII.GetString(await RawTls.ExchangeAsync(gateway.GatewayUri, TestPki.Instance.Good, request));
+        output.WriteLine($"{request.Split("\r\n")[0]} -> {response.Split("\r\n")[0]}; backend saw: "
+            + string.Join(", ", gateway.Backend.Requests.Select(r => r.Path + " Host=" + r.Header("Host"))));
+
+        Assert.DoesNotContain(gateway.Backend.Requests, r => r.Header("Host")?.StartsWith("b.test", StringComparison.OrdinalIgnoreCase) == true);
+    }
+
+    [Fact]
+    public async Task A_default_HTTP_2_connection_cannot_reach_a_configured_host_with_a_trailing_dot_authority()
+    {
+        using var files = new SClientFiles();
+        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder);
+        using var client = gateway.Client(TestPki.Instance.Good, System.Net.HttpVersion.Version20);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/host-probe-h2");
+        request.Headers.Host = "b.test.";
+
+        using var response = await client.SendAsync(request);
+        output.WriteLine($":authority b.test. -> {(int)response.StatusCode}; backend saw: "
+            + string.Join(", ", gateway.Backend.Requests.Select(r => r.Path + " Host=" + r.Header("Host"))));
+
+        Assert.Equal(System.Net.HttpStatusCode.MisdirectedRequest, response.StatusCode);
+        Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/host-probe-h2");
     }
 }
