@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
@@ -60,6 +61,61 @@ public sealed class IdentityHeaderEncodingTests(ITestOutputHelper output)
             Assert.Equal(identity.Sha256Fingerprint, elements[0].Value);
             Assert.True(elements[1].Value == certificate.Subject, context);
         }
+    }
+
+    [Fact]
+    public void Xfcc_SAN_values_with_quotes_separators_and_control_characters_cannot_add_or_close_an_element()
+    {
+        var random = new Random(Seed + 1);
+        for (var i = 0; i < 60; i++)
+        {
+            // SAN dNSName and URI are IA5String: any 7-bit byte, including CR, LF, NUL, '"', ';', ',' and '='.
+            var uris = Enumerable.Range(0, random.Next(1, 3)).Select(_ => "spiffe://x/" + RandomIa5(random)).ToList();
+            var dns = Enumerable.Range(0, random.Next(0, 3)).Select(_ => RandomIa5(random)).ToList();
+            var context = $"iteration {i}: URI [{string.Join(" | ", uris)}] DNS [{string.Join(" | ", dns)}]";
+            using var certificate = Issue(Build(b => b.AddCommonName("san-" + i.ToString(CultureInfo.InvariantCulture))), withKey: false, SanExtension(dns, uris));
+            var identity = new ClientIdentity(certificate, DenyReason.None);
+            var header = Value(IdentityHeaders.For(identity, IdentityHeaderFormat.Xfcc), IdentityHeaders.Xfcc);
+            AssertHeaderSafe(IdentityHeaders.Xfcc, header, context);
+
+            var elements = ParseXfcc(PercentDecode(header), context);
+            Assert.Equal(["Hash", "Subject", .. uris.Select(_ => "URI"), .. dns.Select(_ => "DNS")], elements.Select(e => e.Key));
+            Assert.Equal(uris, elements.Where(e => e.Key == "URI").Select(e => e.Value));
+            Assert.Equal(dns, elements.Where(e => e.Key == "DNS").Select(e => e.Value));
+        }
+    }
+
+    private static string RandomIa5(Random random)
+    {
+        string[] hostile = ["\"", ";", ",", "=", "\\", "\r\n", "\0", "%", "\";URI=\"spiffe://x/admin", "\";DNS=\"admin", "Hash="];
+        var builder = new StringBuilder();
+        var length = random.Next(1, 30);
+        while (builder.Length < length)
+        {
+            builder.Append(random.Next(3) == 0 ? hostile[random.Next(hostile.Length)] : ((char)random.Next(0x01, 0x80)).ToString());
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>A subjectAltName with raw IA5 values (the builder would validate or escape them).</summary>
+    private static X509Extension SanExtension(IEnumerable<string> dns, IEnumerable<string> uris)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            foreach (var name in dns)
+            {
+                writer.WriteOctetString(Encoding.ASCII.GetBytes(name), new Asn1Tag(TagClass.ContextSpecific, 2));
+            }
+
+            foreach (var uri in uris)
+            {
+                writer.WriteOctetString(Encoding.ASCII.GetBytes(uri), new Asn1Tag(TagClass.ContextSpecific, 6));
+            }
+        }
+
+        return new X509Extension("2.5.29.17", writer.Encode(), critical: false);
     }
 
     [Fact]
@@ -289,13 +345,18 @@ public sealed class IdentityHeaderEncodingTests(ITestOutputHelper output)
         return builder.Build();
     }
 
-    private static X509Certificate2 Issue(X500DistinguishedName name, bool withKey)
+    private static X509Certificate2 Issue(X500DistinguishedName name, bool withKey, X509Extension? extra = null)
     {
         var root = TestPki.Instance.Root;
         var request = new CertificateRequest(name, LeafKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(MtlsGate.Tls.TrustStore.ClientAuthOid)], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(root, true, false));
+        if (extra is not null)
+        {
+            request.CertificateExtensions.Add(extra);
+        }
+
         var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7F;
         var unsigned = request.Create(root.SubjectName, MtlsGate.Tls.Pki.Signer(root), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(30), serial);
