@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using MtlsGate.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace MtlsGate.Tests.Security;
+
+/// <summary>
+/// The identity is computed once per connection, so a long-lived keep-alive (HTTP/1.1) or multiplexed
+/// (HTTP/2) connection is where a revoked certificate would survive: after the CRL reload, the very
+/// same connection must be refused.
+/// </summary>
+public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
+{
+    private static TestPki Pki => TestPki.Instance;
+
+    [Fact]
+    public async Task A_keep_alive_HTTP_1_1_connection_is_refused_after_its_certificate_is_revoked()
+    {
+        using var files = new SClientFiles();
+        var crl = files.Path("root.crl");
+        File.WriteAllBytes(crl, TestPki.Crl(Pki.Root, [], number: 1));
+        await using var gateway = await TestGateway.StartAsync(config =>
+        {
+            TestGateway.FastReload(config);
+            config["MtlsGate"]!["TrustStores"]!["Default"]!["Crls"] = new JsonArray(crl);
+        });
+
+        await using var ssl = await RawTls.ConnectAsync(gateway.GatewayUri, Pki.Good);
+        Assert.StartsWith("HTTP/1.1 200", await SendAsync(ssl, "/before", "localhost"), StringComparison.Ordinal);
+
+        Assert.True(await gateway.WaitForReloadAsync(() => File.WriteAllBytes(crl, TestPki.Crl(Pki.Root, [Pki.Good], number: 2))));
+        var after = await SendAsync(ssl, "/after", "localhost");
+        output.WriteLine(after);
+
+        Assert.True(after.Length == 0 || after.StartsWith("HTTP/1.1 404", StringComparison.Ordinal), after);
+        Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/after");
+    }
+
+    [Fact]
+    public async Task An_HTTP_2_connection_is_refused_after_its_certificate_is_revoked()
+    {
+        using var files = new SClientFiles();
+        var crl = files.Path("root.crl");
+        File.WriteAllBytes(crl, TestPki.Crl(Pki.Root, [], number: 1));
+        await using var gateway = await TestGateway.StartAsync(config =>
+        {
+            TestGateway.FastReload(config);
+            config["MtlsGate"]!["TrustStores"]!["Default"]!["Crls"] = new JsonArray(crl);
+        });
+        using var client = gateway.Client(Pki.Good, HttpVersion.Version20);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/before")).StatusCode);
+        Assert.True(await gateway.WaitForReloadAsync(() => File.WriteAllBytes(crl, TestPki.Crl(Pki.Root, [Pki.Good], number: 2))));
+        var after = await Record.ExceptionAsync(async () => Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/after")).StatusCode));
+
+        Assert.Null(after);
+        Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/after");
+    }
+
+    [Fact]
+    public async Task A_keep_alive_connection_to_a_host_with_its_own_trust_store_is_refused_after_revocation_in_that_store()
+    {
+        using var files = new SClientFiles();
+        var otherCrl = files.Path("other.crl");
+        File.WriteAllBytes(otherCrl, TestPki.Crl(Pki.OtherRoot, [], number: 1));
+        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder, config =>
+        {
+            TestGateway.FastReload(config);
+            config["MtlsGate"]!["TrustStores"]!["Other"]!["Crls"] = new JsonArray(otherCrl);
+        });
+
+        await using var ssl = await ConnectAsync(gateway, "b.test", Pki.OtherRootLeaf);
+        Assert.StartsWith("HTTP/1.1 200", await SendAsync(ssl, "/b-before", "b.test"), StringComparison.Ordinal);
+
+        Assert.True(await gateway.WaitForReloadAsync(() => File.WriteAllBytes(otherCrl, TestPki.Crl(Pki.OtherRoot, [Pki.OtherRootLeaf], number: 2))));
+        var after = await SendAsync(ssl, "/b-after", "b.test");
+        output.WriteLine(after);
+
+        Assert.True(after.Length == 0 || after.StartsWith("HTTP/1.1 404", StringComparison.Ordinal), after);
+        Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/b-after");
+
+        await using var fresh = await ConnectAsync(gateway, "b.test", Pki.OtherRootLeaf);
+        Assert.StartsWith("HTTP/1.1 404", await SendAsync(fresh, "/b-fresh", "b.test"), StringComparison.Ordinal);
+    }
+
+    private static async Task<SslStream> ConnectAsync(TestGateway gateway, string sni, X509Certificate2 certificate)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, gateway.GatewayUri.Port);
+        var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
+        var options = TestGateway.ClientTls(certificate);
+        options.TargetHost = sni;
+        options.ApplicationProtocols = [SslApplicationProtocol.Http11];
+        await ssl.AuthenticateAsClientAsync(options);
+        return ssl;
+    }
+
+    /// <summary>One request on a kept-alive connection; returns the response (bounded), or "" when the server closed.</summary>
+    private static async Task<string> SendAsync(Stream stream, string path, string host)
+    {
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var text = new StringBuilder();
+        var buffer = new byte[8192];
+        try
+        {
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer, timeout.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                var s = text.ToString();
+                var end = s.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (end < 0)
+                {
+                    continue;
+                }
+
+                if (s.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? s.EndsWith("\r\n0\r\n\r\n", StringComparison.Ordinal)
+                    : System.Text.RegularExpressions.Regex.Match(s, @"Content-Length: (\d+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase) is { Success: true } m
+                        && s.Length - end - 4 >= int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return text.ToString();
+    }
+}

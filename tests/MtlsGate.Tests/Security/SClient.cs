@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+using MtlsGate.Tests.BlackBox;
+using TestPki = MtlsGate.Tests.TestSupport.TestPki;
+
+namespace MtlsGate.Tests.Security;
+
+/// <summary>Files for <c>openssl s_client</c>: the test root as CA file and client certificates as PEM.</summary>
+public sealed class SClientFiles : IDisposable
+{
+    public SClientFiles()
+    {
+        Folder = Directory.CreateTempSubdirectory("mtlsgate-sec-").FullName;
+        CaFile = System.IO.Path.Combine(Folder, "ca.pem");
+        File.WriteAllText(CaFile, MtlsGate.Tls.Pki.CertificatePem(TestPki.Instance.Root));
+    }
+
+    public string Folder { get; }
+
+    public string CaFile { get; }
+
+    public string Path(string name) => System.IO.Path.Combine(Folder, name);
+
+    /// <summary>Writes NAME.pem and NAME.key and returns the s_client arguments presenting them.</summary>
+    public string[] CertArguments(string name, X509Certificate2 certificate)
+    {
+        File.WriteAllText(Path(name + ".pem"), MtlsGate.Tls.Pki.CertificatePem(certificate));
+        File.WriteAllText(Path(name + ".key"), MtlsGate.Tls.Pki.KeyPem(certificate));
+        return ["-cert", Path(name + ".pem"), "-key", Path(name + ".key")];
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Drives <c>openssl s_client</c> against the in-process gateway (loopback, bounded in time).</summary>
+public static partial class SClient
+{
+    public static string Request(string path, string host = "localhost") =>
+        $"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n";
+
+    /// <summary>One connection: sends <paramref name="stdin"/> (with -ign_eof, so it reads until the server closes).</summary>
+    public static Task<ProcessResult> RunAsync(int port, string caFile, IEnumerable<string> arguments, string stdin, TimeSpan? timeout = null)
+    {
+        List<string> all = ["s_client", "-connect", "127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture), "-CAfile", caFile, "-ign_eof"];
+        all.AddRange(arguments);
+        return ProcessRunner.RunAsync("openssl", all, timeout ?? TimeSpan.FromSeconds(20), stdin);
+    }
+
+    /// <summary>
+    /// Runs s_client in interactive mode (no -ign_eof, so command letters such as <c>R</c> work), writes
+    /// the <paramref name="lines"/> with a pause between them, then keeps stdin open for <paramref name="linger"/>.
+    /// </summary>
+    public static async Task<ProcessResult> InteractiveAsync(int port, string caFile, IEnumerable<string> arguments, IEnumerable<string> lines, TimeSpan linger)
+    {
+        List<string> all = ["s_client", "-connect", "127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture), "-CAfile", caFile];
+        all.AddRange(arguments);
+        var psi = ProcessRunner.StartInfo("openssl", all);
+        using var process = new Process { StartInfo = psi };
+        process.Start();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await Task.Delay(500);
+            foreach (var line in lines)
+            {
+                await process.StandardInput.WriteAsync(line);
+                await process.StandardInput.FlushAsync();
+                await Task.Delay(500);
+            }
+
+            await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(linger));
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // s_client already exited (e.g. the server closed on the renegotiation attempt).
+        }
+
+        var timedOut = false;
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                timedOut = true;
+                ProcessRunner.Kill(process);
+                await process.WaitForExitAsync();
+            }
+        }
+
+        return new ProcessResult(process.ExitCode, await stdout, await stderr, timedOut);
+    }
+
+    /// <summary>"Reused" or "New" from s_client's session summary line.</summary>
+    public static string Resumption(ProcessResult result)
+    {
+        var match = SessionLine().Match(result.StandardOutput);
+        return match.Success ? match.Groups[1].Value : "(no handshake)";
+    }
+
+    /// <summary>The HTTP status code of the first response in the output, or null when none arrived.</summary>
+    public static int? Status(ProcessResult result)
+    {
+        var match = StatusLine().Match(result.StandardOutput);
+        return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+    }
+
+    [GeneratedRegex(@"^(Reused|New), ", RegexOptions.Multiline)]
+    private static partial Regex SessionLine();
+
+    [GeneratedRegex(@"^HTTP/1\.1 (\d{3}) ", RegexOptions.Multiline)]
+    private static partial Regex StatusLine();
+
+    public static string Describe(ProcessResult result)
+    {
+        var builder = new StringBuilder();
+        builder.Append("resumption=").Append(Resumption(result)).Append(" status=").Append(Status(result)?.ToString(CultureInfo.InvariantCulture) ?? "none");
+        builder.Append(" exit=").Append(result.ExitCode);
+        foreach (var line in result.StandardOutput.Split('\n').Concat(result.StandardError.Split('\n')))
+        {
+            if (line.StartsWith("HTTP/", StringComparison.Ordinal) || line.Contains("error", StringComparison.OrdinalIgnoreCase)
+                || line.StartsWith("Secure Renegotiation", StringComparison.Ordinal) || line.StartsWith("Compression", StringComparison.Ordinal)
+                || line.StartsWith("RENEGOTIATING", StringComparison.Ordinal))
+            {
+                builder.Append("\n  ").Append(line.TrimEnd('\r'));
+            }
+        }
+
+        return builder.ToString();
+    }
+}
