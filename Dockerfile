@@ -9,11 +9,11 @@ WORKDIR /src
 # Restore layer: only the files that decide the package graph, so code edits keep the cache.
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/MtlsGate/MtlsGate.csproj src/MtlsGate/
-RUN dotnet restore src/MtlsGate/MtlsGate.csproj
+RUN dotnet restore src/MtlsGate/MtlsGate.csproj -p:_IsPublishing=true
 COPY appsettings.json ./
 COPY src/ src/
 # The same publish command the black-box tests run.
-RUN dotnet publish src/MtlsGate/MtlsGate.csproj -c Release -o /app --no-restore
+RUN dotnet publish src/MtlsGate/MtlsGate.csproj -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

@@ -116,7 +116,7 @@ public sealed record GatewaySnapshot(
 
     /// <summary>The host entry for an SNI name, or null (top-level settings).</summary>
     public CompiledHost? HostFor(string? serverName) =>
-        serverName is { Length: > 0 } && Hosts.Count != 0 && Hosts.TryGetValue(serverName, out var host) ? host : null;
+        serverName is { Length: > 0 } && Hosts.Count != 0 && Hosts.TryGetValue(serverName.TrimEnd('.'), out var host) ? host : null;
 
     /// <summary>Files the snapshot was compiled from; a change to any of them triggers a reload.</summary>
     public IReadOnlyList<string> InputFiles { get; init; } = [];

@@ -87,7 +87,8 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         }
 
         var connectionHost = context.Features.Get<ConnectionIdentityFeature>()?.HostName;
-        var requestHost = context.Request.Host.Host;
+        // "b.test." is b.test: a trailing dot must not slip past the binding.
+        var requestHost = context.Request.Host.Host.TrimEnd('.');
         return connectionHost is not null
             ? string.Equals(connectionHost, requestHost, StringComparison.OrdinalIgnoreCase)
             : !snapshot.Hosts.ContainsKey(requestHost);

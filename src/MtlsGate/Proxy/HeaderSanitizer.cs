@@ -42,6 +42,13 @@ public static class HeaderSanitizer
         return false;
     }
 
+    /// <summary>
+    /// True for spoofable names and for any name with an underscore: CGI/PHP/WSGI/Rack backends (and
+    /// nginx with underscores_in_headers) read <c>X_Client_Cert</c> as <c>X-Client-Cert</c>, so
+    /// underscored names are dropped, as nginx does by default.
+    /// </summary>
+    public static bool IsDropped(string name) => IsSpoofable(name) || name.Contains('_', StringComparison.Ordinal);
+
     /// <summary>Strips spoofable headers in place. Allocates only when one is present.</summary>
     public static void Strip(IHeaderDictionary headers)
     {
@@ -49,7 +56,7 @@ public static class HeaderSanitizer
         List<string>? doomed = null;
         foreach (var header in headers)
         {
-            if (IsSpoofable(header.Key))
+            if (IsDropped(header.Key))
             {
                 (doomed ??= []).Add(header.Key);
             }
