@@ -35,6 +35,12 @@ public static class CheckCommand
             Console.Out.WriteLine($"Trust store {store.Name}: {store.Roots.Count} root(s), {store.Intermediates.Count} intermediate(s), {store.Revocation.Crls.Count} CRL(s), {store.Revocation.DenyFingerprints.Count + store.Revocation.DenySerials.Count} deny-list entr(ies)");
         }
 
+        foreach (var host in snapshot.Hosts.Values)
+        {
+            var certificate = host.ServerCertificate is null ? "(top-level)" : host.ServerCertificate.Leaf.Subject;
+            Console.Out.WriteLine($"Host {host.Name}: server certificate {certificate}, trust store {host.TrustStore?.Name ?? "(default policy's)"}, policy for routes without their own {host.Policy?.Name ?? snapshot.DefaultPolicy.Name}; a request for another host on its connections gets 421");
+        }
+
         Console.Out.WriteLine();
         Console.Out.WriteLine($"{"ROUTE",-20} {"PATH",-30} {"POLICY",-12} {"REQUIRE",-12} {"MODE",-8} {"TRUST",-10} DENY");
         foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())

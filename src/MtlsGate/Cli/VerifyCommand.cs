@@ -25,7 +25,7 @@ public static class VerifyCommand
         var certificatePath = args.FirstOrDefault(a => !a.StartsWith('-') && !InitCommand.IsOptionValue(args, a));
         if (certificatePath is null)
         {
-            Console.Error.WriteLine("usage: mtlsgate verify CERT [--chain FILE] [--path P] [--at TIME] [--config FILE]");
+            Console.Error.WriteLine("usage: mtlsgate verify CERT [--chain FILE] [--host H] [--path P] [--ip ADDRESS] [--method M] [--at TIME] [--config FILE]");
             return CommandLine.UsageOrConfigurationError;
         }
 
@@ -80,12 +80,29 @@ public static class VerifyCommand
             return CommandLine.UsageOrConfigurationError;
         }
 
+        var hostName = GatewayApp.OptionValue(args, "--host");
+        var host = snapshot.HostFor(hostName);
         var (routeId, policyName) = RouteFor(configuration, GatewayApp.OptionValue(args, "--path"));
-        var policy = snapshot.PolicyFor(policyName);
+        var policy = policyName is null && host?.Policy is not null ? host.Policy : snapshot.PolicyFor(policyName);
         var verdict = snapshot.TrustStores.TryGetValue(policy.TrustStore, out var store)
             ? ChainValidator.Validate(store, leaf, chain, at)
             : DenyReason.Untrusted;
-        var decision = PolicyEvaluator.Evaluate(new ClientIdentity(leaf, verdict), policy);
+        System.Net.IPAddress? address = null;
+        if (GatewayApp.OptionValue(args, "--ip") is { } ipText && !System.Net.IPAddress.TryParse(ipText, out address))
+        {
+            Console.Error.WriteLine($"verify: --ip '{ipText}' is not an IP address.");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var country = address is not null ? snapshot.GeoIp?.CountryOf(address) : null;
+        var facts = new RequestFacts(GatewayApp.OptionValue(args, "--method") ?? "GET", address, country);
+        var decision = PolicyEvaluator.Evaluate(new ClientIdentity(leaf, verdict), facts, policy);
+        var networkNote = address is null && (policy.AllowNetworks.Count + policy.DenyNetworks.Count + policy.BypassNetworks.Count != 0 || policy.HasCountryRules)
+            ? " (the policy has network/country rules: give --ip to evaluate them as for a client address)"
+            : "";
+        var hostLine = host?.Name ?? (hostName is null ? "(no SNI: top-level settings)" : hostName + " (not configured: top-level settings)");
+        var clientLine = address is null ? "(no --ip)" : address + (country is null ? "" : " (" + country + ")");
+        var policyExtras = (policy.Identities is null ? "" : ", identity allow-list") + (policy.MethodRestrictions.Count == 0 ? "" : ", method restrictions");
 
         Console.Out.WriteLine($"""
             certificate  {leaf.Subject}
@@ -94,9 +111,12 @@ public static class VerifyCommand
               sha256     {leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant()}
               valid      {leaf.NotBefore.ToUniversalTime():u} .. {leaf.NotAfter.ToUniversalTime():u}
             at           {at:u}
+            host         {hostLine}
             route        {routeId ?? "(none: default policy)"}
-            policy       {policy.Name} (require {policy.Require}, mode {policy.Mode}, trust store {policy.TrustStore})
-            chain        {(verdict == DenyReason.None ? "valid" : verdict.ToString())}
+            policy       {policy.Name} (require {policy.Require}, mode {policy.Mode}, trust store {policy.TrustStore}{policyExtras})
+            client       {clientLine}, method {facts.Method}{networkNote}
+            checks       networks, countries, certificate chain, identity allow-list, method restriction: the first failing one decides
+            chain        {(verdict == DenyReason.None ? "valid" : verdict + ": " + Explain(verdict))}
             decision     {decision.Outcome}{(decision.Reason == DenyReason.None ? "" : $" ({decision.Reason}): {Explain(decision.Reason)}")}
             """);
         return decision.Outcome == Outcome.Allow ? CommandLine.Ok : CommandLine.Denied;
@@ -112,6 +132,11 @@ public static class VerifyCommand
         DenyReason.InvalidChain => "a CA in the chain may not issue (basic constraints, path length, key usage) or a key is too weak",
         DenyReason.Revoked => "the certificate is in its issuer's CRL or on the deny-list",
         DenyReason.RevocationUnknown => "the issuer's CRL is past nextUpdate (beyond the grace): re-sign or refresh the CRL",
+        DenyReason.IdentityNotAllowed => "the certificate is valid but not on the policy's Identities allow-list",
+        DenyReason.MethodNotAllowed => "this identity may not use that HTTP method (MethodRestrictions)",
+        DenyReason.NetworkNotAllowed => "the client address is outside AllowNetworks or inside DenyNetworks",
+        DenyReason.CountryNotAllowed => "the client's country is not allowed",
+        DenyReason.CountryUnknown => "country rules apply and the client's country is unknown",
         _ => reason.ToString(),
     };
 
