@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
 
@@ -80,40 +78,12 @@ public static class DemoCommand
         File.WriteAllText(Path.Combine(folder, "client.pem"), Pki.CertificatePem(client));
         File.WriteAllText(Path.Combine(folder, "client.key"), Pki.KeyPem(client));
 
-        var config = new JsonObject
-        {
-            ["MtlsGate"] = new JsonObject
-            {
-                ["Listen"] = new JsonObject
-                {
-                    ["Gateway"] = $"https://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
-                    ["Management"] = $"http://127.0.0.1:{managementPort.ToString(CultureInfo.InvariantCulture)}",
-                },
-                ["ServerCertificate"] = new JsonObject { ["Path"] = "server.pem", ["KeyPath"] = "server.key" },
-                ["TrustStores"] = new JsonObject { ["Default"] = new JsonObject { ["CaBundle"] = "ca.pem" } },
-            },
-            ["ReverseProxy"] = new JsonObject
-            {
-                ["Routes"] = new JsonObject
-                {
-                    ["app"] = new JsonObject
-                    {
-                        ["ClusterId"] = "app",
-                        ["Match"] = new JsonObject { ["Path"] = "{**catch-all}" },
-                        ["Metadata"] = new JsonObject { ["MtlsGate.Policy"] = "Default" },
-                    },
-                },
-                ["Clusters"] = new JsonObject
-                {
-                    ["app"] = new JsonObject
-                    {
-                        ["Destinations"] = new JsonObject { ["d1"] = new JsonObject { ["Address"] = backend.ToString() } },
-                    },
-                },
-            },
-        };
+        var config = StarterConfig.Build(
+            $"https://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            $"http://127.0.0.1:{managementPort.ToString(CultureInfo.InvariantCulture)}",
+            backend);
         var file = Path.Combine(folder, "appsettings.json");
-        File.WriteAllText(file, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(file, StarterConfig.ToText(config));
         return file;
     }
 

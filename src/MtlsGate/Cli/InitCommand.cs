@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text.Json;
+using MtlsGate.Configuration;
 using System.Text.Json.Nodes;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
@@ -72,43 +72,13 @@ public static class InitCommand
 
     private static string StarterSettings()
     {
-        var settings = new JsonObject
+        var settings = StarterConfig.Build(ConfigCompiler.DefaultGatewayUrl, ConfigCompiler.DefaultManagementUrl, new Uri("http://127.0.0.1:8080"),
+            crls: [CaFolder.CrlFile]);
+        settings["MtlsGate"]!["Policies"] = new JsonObject
         {
-            ["MtlsGate"] = new JsonObject
-            {
-                ["Listen"] = new JsonObject { ["Gateway"] = "https://0.0.0.0:8443", ["Management"] = "http://127.0.0.1:8081" },
-                ["ServerCertificate"] = new JsonObject { ["Path"] = "server.pem", ["KeyPath"] = "server.key" },
-                ["TrustStores"] = new JsonObject
-                {
-                    ["Default"] = new JsonObject { ["CaBundle"] = CaFolder.CaFile, ["Crls"] = new JsonArray(CaFolder.CrlFile) },
-                },
-                ["Policies"] = new JsonObject
-                {
-                    ["Default"] = new JsonObject { ["TrustStore"] = "Default", ["Deny"] = new JsonObject { ["Status"] = 404 } },
-                },
-            },
-            ["ReverseProxy"] = new JsonObject
-            {
-                ["Routes"] = new JsonObject
-                {
-                    ["app"] = new JsonObject
-                    {
-                        ["ClusterId"] = "app",
-                        ["Match"] = new JsonObject { ["Path"] = "{**catch-all}" },
-                        ["Metadata"] = new JsonObject { ["MtlsGate.Policy"] = "Default" },
-                    },
-                },
-                ["Clusters"] = new JsonObject
-                {
-                    ["app"] = new JsonObject
-                    {
-                        ["HttpRequest"] = new JsonObject { ["ActivityTimeout"] = "00:10:00" },
-                        ["Destinations"] = new JsonObject { ["d1"] = new JsonObject { ["Address"] = "http://127.0.0.1:8080" } },
-                    },
-                },
-            },
+            ["Default"] = new JsonObject { ["TrustStore"] = "Default", ["Deny"] = new JsonObject { ["Status"] = 404 } },
         };
-        return settings.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return StarterConfig.ToText(settings);
     }
 
     /// <summary>Every value given to a repeatable option (<c>--name a --name b</c>).</summary>

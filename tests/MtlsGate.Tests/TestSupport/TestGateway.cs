@@ -78,35 +78,12 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
 
-    public static JsonObject DefaultConfig(Uri backend) => new()
+    public static JsonObject DefaultConfig(Uri backend)
     {
-        ["MtlsGate"] = new JsonObject
-        {
-            ["Listen"] = new JsonObject { ["Gateway"] = "https://127.0.0.1:0", ["Management"] = "http://127.0.0.1:0" },
-            ["ServerCertificate"] = new JsonObject { ["Path"] = "server.pem", ["KeyPath"] = "server.key" },
-            ["TrustStores"] = new JsonObject { ["Default"] = new JsonObject { ["CaBundle"] = "ca.pem" } },
-        },
-        ["ReverseProxy"] = new JsonObject
-        {
-            ["Routes"] = new JsonObject
-            {
-                ["app"] = new JsonObject
-                {
-                    ["ClusterId"] = "app",
-                    ["Match"] = new JsonObject { ["Path"] = "{**catch-all}" },
-                    ["Metadata"] = new JsonObject { ["MtlsGate.Policy"] = "Default" },
-                },
-            },
-            ["Clusters"] = new JsonObject
-            {
-                ["app"] = new JsonObject
-                {
-                    ["Destinations"] = new JsonObject { ["d1"] = new JsonObject { ["Address"] = backend.ToString() } },
-                },
-            },
-        },
-        ["Serilog"] = new JsonObject { ["MinimumLevel"] = new JsonObject { ["Default"] = "Warning" } },
-    };
+        var config = MtlsGate.Cli.StarterConfig.Build("https://127.0.0.1:0", "http://127.0.0.1:0", backend);
+        config["Serilog"] = new JsonObject { ["MinimumLevel"] = new JsonObject { ["Default"] = "Warning" } };
+        return config;
+    }
 
     /// <summary>Fast polling for reload tests.</summary>
     public static void FastReload(JsonObject config) =>
