@@ -35,7 +35,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
 
         if (decision.Outcome == Outcome.WouldDeny)
         {
-            Log.WouldDeny(_access, decision.Reason, context.Request.Method, context.Request.Path.Value ?? "", routeId, policy.Name, identity.Sha256Fingerprint);
+            Log.WouldDeny(_access, decision.Reason, context.Request.Method, LoggedPath(context), routeId, policy.Name, identity.Sha256Fingerprint);
         }
 
         var closed = false;
@@ -61,7 +61,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         metrics.RecordRequest(routeId, decision.Outcome, decision.Reason);
         if (_access.IsEnabled(LogLevel.Information))
         {
-            Log.Access(_access, context.Request.Method, context.Request.Path.Value ?? "", routeId, decision.Outcome, decision.Reason,
+            Log.Access(_access, context.Request.Method, LoggedPath(context), routeId, decision.Outcome, decision.Reason,
                 IdentityText(identity), identity.Sha256Fingerprint, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
@@ -115,6 +115,9 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             : connection.Identity;
         return (policy, identity);
     }
+
+    /// <summary>The decoded path made safe for a log line (no CR/LF injection); the query string is never logged.</summary>
+    private static string LoggedPath(HttpContext context) => HeaderEncoding.Encode(context.Request.Path.Value ?? "");
 
     private static string IdentityText(ClientIdentity identity) =>
         identity.Certificate is null ? "-" : HeaderEncoding.Encode(identity.Subject);

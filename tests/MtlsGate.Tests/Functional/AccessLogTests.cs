@@ -35,4 +35,22 @@ public sealed class AccessLogTests
         Assert.DoesNotContain(capture.Events, e => e.Message.Contains("SECRET-TOKEN", StringComparison.Ordinal));
         Assert.DoesNotContain(capture.Events, e => e.Message.Contains("PRIVATE KEY", StringComparison.Ordinal) || e.Message.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task PathWithEncodedCrLf_CannotForgeALogLine()
+    {
+        var capture = new CapturingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(
+            config => config["Serilog"] = new System.Text.Json.Nodes.JsonObject { ["MinimumLevel"] = new System.Text.Json.Nodes.JsonObject { ["Default"] = "Information" } },
+            services => services.AddSingleton<ILoggerProvider>(capture));
+        using var client = gateway.Client(TestPki.Instance.Good);
+
+        using var response = await client.GetAsync("/a%0D%0A[00:00:00 INF] forged%0Aline");
+        await Task.Delay(200);
+
+        var access = Assert.Single(capture.Events, e => e.Category == "MtlsGate.Access" && e.EventName == "Access").Message;
+        Assert.DoesNotContain('\r', access);
+        Assert.DoesNotContain('\n', access);
+        Assert.Contains("%0D%0A", access, StringComparison.Ordinal);
+    }
 }
