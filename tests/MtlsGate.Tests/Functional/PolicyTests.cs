@@ -13,37 +13,9 @@ public sealed class PolicyTests
 {
     private static readonly TestPki Pki = TestPki.Instance;
 
-    private static void WritePem(string folder, string name, X509Certificate2 certificate)
-    {
-        File.WriteAllText(Path.Combine(folder, name + ".pem"), MtlsGate.Tls.Pki.CertificatePem(certificate));
-        File.WriteAllText(Path.Combine(folder, name + ".key"), MtlsGate.Tls.Pki.KeyPem(certificate));
-    }
+    private static void WritePem(string folder, string name, X509Certificate2 certificate) => TwoHosts.WritePem(folder, name, certificate);
 
-    /// <summary>Two hosts on one listener: a.test trusts our root, b.test only the other root.</summary>
-    private static async Task<TestGateway> StartTwoHostsAsync()
-    {
-        var folder = Directory.CreateTempSubdirectory("mtlsgate-hosts-").FullName;
-        WritePem(folder, "a", MtlsGate.Tls.Pki.Issue(Pki.Root, "CN=a.test", new MtlsGate.Tls.IssueOptions { ExtendedKeyUsages = [MtlsGate.Tls.Pki.ServerAuthOid], DnsNames = ["a.test"] }));
-        WritePem(folder, "b", MtlsGate.Tls.Pki.Issue(Pki.Root, "CN=b.test", new MtlsGate.Tls.IssueOptions { ExtendedKeyUsages = [MtlsGate.Tls.Pki.ServerAuthOid], DnsNames = ["b.test"] }));
-        File.WriteAllText(Path.Combine(folder, "other-ca.pem"), MtlsGate.Tls.Pki.CertificatePem(Pki.OtherRoot));
-        return await TestGateway.StartAsync(config =>
-        {
-            var gate = config["MtlsGate"]!.AsObject();
-            gate["TrustStores"]!["Other"] = new JsonObject { ["CaBundle"] = Path.Combine(folder, "other-ca.pem") };
-            gate["Policies"] = new JsonObject { ["OtherDevices"] = new JsonObject { ["TrustStore"] = "Other" } };
-            gate["Hosts"] = new JsonObject
-            {
-                ["a.test"] = new JsonObject { ["ServerCertificate"] = new JsonObject { ["Path"] = Path.Combine(folder, "a.pem"), ["KeyPath"] = Path.Combine(folder, "a.key") } },
-                ["b.test"] = new JsonObject
-                {
-                    ["ServerCertificate"] = new JsonObject { ["Path"] = Path.Combine(folder, "b.pem"), ["KeyPath"] = Path.Combine(folder, "b.key") },
-                    ["TrustStore"] = "Other",
-                    ["Policy"] = "OtherDevices",
-                },
-            };
-            config["ReverseProxy"]!["Routes"]!["app"]!.AsObject().Remove("Metadata");
-        });
-    }
+    private static Task<TestGateway> StartTwoHostsAsync() => TwoHosts.StartAsync(Directory.CreateTempSubdirectory("mtlsgate-hosts-").FullName);
 
     /// <summary>A client that resolves every name to 127.0.0.1 and sends the URL's host as SNI.</summary>
     private static HttpClient NamedClient(TestGateway gateway, X509Certificate2? certificate, Version version)

@@ -22,7 +22,7 @@ public sealed class HostBindingTests(ITestOutputHelper output)
     public async Task A_default_connection_cannot_reach_a_configured_host_under_any_spelling_of_its_name(string host)
     {
         using var files = new SClientFiles();
-        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder);
+        await using var gateway = await TwoHosts.StartAsync(files.Folder);
 
         // SNI localhost (not a configured host): default trust store, where the Good certificate is valid.
         var response = Encoding.ASCII.GetString(await RawTls.ExchangeAsync(gateway.GatewayUri, TestPki.Instance.Good,
@@ -42,7 +42,7 @@ public sealed class HostBindingTests(ITestOutputHelper output)
     public async Task A_default_connection_cannot_reach_a_configured_host_through_HTTP_1_0_or_an_absolute_target(string request)
     {
         using var files = new SClientFiles();
-        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder);
+        await using var gateway = await TwoHosts.StartAsync(files.Folder);
 
         var response = Encoding.ASCII.GetString(await RawTls.ExchangeAsync(gateway.GatewayUri, TestPki.Instance.Good, request));
         output.WriteLine($"{request.Split("\r\n")[0]} -> {response.Split("\r\n")[0]}; backend saw: "
@@ -55,7 +55,7 @@ public sealed class HostBindingTests(ITestOutputHelper output)
     public async Task A_default_HTTP_2_connection_cannot_reach_a_configured_host_with_a_trailing_dot_authority()
     {
         using var files = new SClientFiles();
-        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder);
+        await using var gateway = await TwoHosts.StartAsync(files.Folder);
         using var client = gateway.Client(TestPki.Instance.Good, System.Net.HttpVersion.Version20);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/host-probe-h2");
         request.Headers.Host = "b.test.";

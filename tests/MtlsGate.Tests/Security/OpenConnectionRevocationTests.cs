@@ -68,7 +68,7 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
         using var files = new SClientFiles();
         var otherCrl = files.Path("other.crl");
         File.WriteAllBytes(otherCrl, TestPki.Crl(Pki.OtherRoot, [], number: 1));
-        await using var gateway = await TlsSessionResumptionTests.StartTwoHostsAsync(files.Folder, config =>
+        await using var gateway = await TwoHosts.StartAsync(files.Folder, config =>
         {
             TestGateway.FastReload(config);
             config["MtlsGate"]!["TrustStores"]!["Other"]!["Crls"] = new JsonArray(otherCrl);

@@ -105,7 +105,7 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
     public async Task A_session_established_for_host_A_does_not_unlock_host_B_which_trusts_another_CA(string version)
     {
         using var files = new SClientFiles();
-        await using var gateway = await StartTwoHostsAsync(files.Folder);
+        await using var gateway = await TwoHosts.StartAsync(files.Folder);
         var port = gateway.GatewayUri.Port;
         var session = files.Path("a-session.pem");
         var cert = files.CertArguments("good", Pki.Good);
@@ -134,37 +134,5 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
         }
 
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/on-b");
-    }
-
-    /// <summary>a.test trusts the test root; b.test trusts only the other root (own trust store and policy).</summary>
-    internal static async Task<TestGateway> StartTwoHostsAsync(string folder, Action<JsonObject>? more = null)
-    {
-        WritePem(folder, "a", MtlsGate.Tls.Pki.Issue(Pki.Root, "CN=a.test", new MtlsGate.Tls.IssueOptions { ExtendedKeyUsages = [MtlsGate.Tls.Pki.ServerAuthOid], DnsNames = ["a.test"] }));
-        WritePem(folder, "b", MtlsGate.Tls.Pki.Issue(Pki.Root, "CN=b.test", new MtlsGate.Tls.IssueOptions { ExtendedKeyUsages = [MtlsGate.Tls.Pki.ServerAuthOid], DnsNames = ["b.test"] }));
-        File.WriteAllText(Path.Combine(folder, "other-ca.pem"), MtlsGate.Tls.Pki.CertificatePem(Pki.OtherRoot));
-        return await TestGateway.StartAsync(config =>
-        {
-            var gate = config["MtlsGate"]!.AsObject();
-            gate["TrustStores"]!["Other"] = new JsonObject { ["CaBundle"] = Path.Combine(folder, "other-ca.pem") };
-            gate["Policies"] = new JsonObject { ["OtherDevices"] = new JsonObject { ["TrustStore"] = "Other" } };
-            gate["Hosts"] = new JsonObject
-            {
-                ["a.test"] = new JsonObject { ["ServerCertificate"] = new JsonObject { ["Path"] = Path.Combine(folder, "a.pem"), ["KeyPath"] = Path.Combine(folder, "a.key") } },
-                ["b.test"] = new JsonObject
-                {
-                    ["ServerCertificate"] = new JsonObject { ["Path"] = Path.Combine(folder, "b.pem"), ["KeyPath"] = Path.Combine(folder, "b.key") },
-                    ["TrustStore"] = "Other",
-                    ["Policy"] = "OtherDevices",
-                },
-            };
-            config["ReverseProxy"]!["Routes"]!["app"]!.AsObject().Remove("Metadata");
-            more?.Invoke(config);
-        });
-    }
-
-    private static void WritePem(string folder, string name, X509Certificate2 certificate)
-    {
-        File.WriteAllText(Path.Combine(folder, name + ".pem"), MtlsGate.Tls.Pki.CertificatePem(certificate));
-        File.WriteAllText(Path.Combine(folder, name + ".key"), MtlsGate.Tls.Pki.KeyPem(certificate));
     }
 }
