@@ -23,6 +23,8 @@ namespace MtlsGate.Tls;
 /// the issuer's CRL, if it has one, must not be past nextUpdate plus the grace (else <c>RevocationUnknown</c>);</item>
 /// <item>every key of the chain must be RSA ≥ 2048 bits (a multiple of 8) or ECDSA on P-256/384/521
 /// (else <c>InvalidChain</c>);</item>
+/// <item>under a CA with name constraints, every email SAN of the leaf must be a well-formed mailbox
+/// (else <c>InvalidChain</c>; OpenSSL lets a malformed one pass an email constraint);</item>
 /// <item>a leaf that carries an extended key usage must list clientAuth; a leaf with no EKU extension
 /// is accepted for client authentication, as RFC 5280 §4.2.1.12 reads "no restriction" (else <c>WrongUsage</c>).</item>
 /// </list>
@@ -142,6 +144,13 @@ public static class ChainValidator
             return DenyReason.WrongUsage;
         }
 
+        if (HasNameConstraints(chain) && Policy.CertificateNames.From(leaf).Emails.Any(email => !IsMailbox(email)))
+        {
+            // OpenSSL lets a malformed email SAN pass an rfc822Name constraint; RFC 5280 says every name
+            // must lie in the permitted namespace, which a malformed one cannot.
+            return DenyReason.InvalidChain;
+        }
+
         var remaining = flags & ~(X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.RevocationStatusUnknown |
                                   X509ChainStatusFlags.OfflineRevocation | X509ChainStatusFlags.NoIssuanceChainPolicy);
         return remaining == X509ChainStatusFlags.NoError ? DenyReason.None : DenyReason.InvalidChain;
@@ -201,6 +210,42 @@ public static class ChainValidator
             default:
                 return false;
         }
+    }
+
+    private static bool HasNameConstraints(X509Chain chain)
+    {
+        for (var i = 1; i < chain.ChainElements.Count; i++)
+        {
+            if (chain.ChainElements[i].Certificate.Extensions["2.5.29.30"] is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A plain addr-spec: one '@', a non-empty local part, a dotted domain of letters, digits and hyphens.</summary>
+    public static bool IsMailbox(string email)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        var at = email.IndexOf('@', StringComparison.Ordinal);
+        if (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1)
+        {
+            return false;
+        }
+
+        var local = email.AsSpan(0, at);
+        foreach (var c in local)
+        {
+            if (c <= ' ' || c >= 0x7F || "()<>[]:;\\,\"".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return email[(at + 1)..].Split('.').All(label => label.Length is > 0 and <= 63 &&
+            label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && label[0] != '-' && label[^1] != '-');
     }
 
     /// <summary>Disposes the certificates a chain created (copies; the caller's leaf is untouched).</summary>

@@ -42,11 +42,6 @@ public static class LimboDeviations
     {
 
 
-        ["rfc5280::nc::nc-permits-invalid-email-san"] =
-            "BUG: CLIENT case. An intermediate's rfc822Name name constraint permits example.com and the leaf's email SAN is not a valid " +
-            "mailbox; OpenSSL 3.0 accepts (NoError) and so do we. Matters if a policy matches on the email SAN. Fix: when a CA in the " +
-            "chain carries rfc822Name constraints, parse the leaf's rfc822Name SANs and refuse (InvalidChain) any that is not a valid " +
-            "RFC 5322 addr-spec.",
 
         ["rfc5280::aki::leaf-missing-aki"] = Gap("The leaf has no authorityKeyIdentifier (RFC 5280 4.2.1.1 MUST for issuers)."),
         ["rfc5280::aki::intermediate-missing-aki"] = Gap("The intermediate has no authorityKeyIdentifier (RFC 5280 4.2.1.1)."),

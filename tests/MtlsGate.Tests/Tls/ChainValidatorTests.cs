@@ -130,4 +130,15 @@ public sealed class ChainValidatorTests
 
     private static X509Certificate2 Leaf(string name) =>
         (X509Certificate2)typeof(TestPki).GetProperty(name)!.GetValue(Pki)!;
+
+    [Theory]
+    [InlineData("alice@example.com", true)]
+    [InlineData("a.b+tag@mail.example.org", true)]
+    [InlineData("invalid@address@example.com", false)]
+    [InlineData("@example.com", false)]
+    [InlineData("alice@", false)]
+    [InlineData("alice@-bad-.example", false)]
+    [InlineData("ali ce@example.com", false)]
+    public void IsMailbox_AcceptsOnlyWellFormedAddresses(string email, bool expected) =>
+        Assert.Equal(expected, ChainValidator.IsMailbox(email));
 }
