@@ -105,7 +105,9 @@ public static class GatewayApp
         }
 
         // writeToProviders: extra ILoggerProviders (tests' capture) receive the same events as Serilog.
-        builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration), writeToProviders: true);
+        // preserveStaticLogger: each host keeps its own logger; the static Log.Logger would route every
+        // host of a process (tests, demo) through whichever was built last.
+        builder.Services.AddSerilog((_, logger) => ConfigureSerilog(logger, configuration), preserveStaticLogger: true, writeToProviders: true);
         builder.Services.AddSingleton(state);
         // SIGTERM: Kestrel stops accepting, in-flight requests get up to the drain time, then exit 0.
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = snapshot.Limits.DrainTimeout);
