@@ -324,18 +324,7 @@ public static class ConfigCompiler
                 errors.Add($"{prefix}:Crls: several CRLs for '{duplicate.First().Issuer.Subject}' ({string.Join(", ", duplicate.Select(d => d.Source))}); give one per CA.");
             }
 
-            var fingerprints = new List<string>();
-            for (var i = 0; i < section.DenyFingerprints.Count; i++)
-            {
-                var hex = section.DenyFingerprints[i].Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
-                if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
-                {
-                    errors.Add($"{prefix}:DenyFingerprints:{i}: '{section.DenyFingerprints[i]}' is not a SHA-256 fingerprint (64 hex digits).");
-                    continue;
-                }
-
-                fingerprints.Add(hex);
-            }
+            var fingerprints = CompileFingerprints(section.DenyFingerprints, $"{prefix}:DenyFingerprints", errors);
 
             var serials = new List<(string, string)>();
             for (var i = 0; i < section.DenySerials.Count; i++)
@@ -557,20 +546,28 @@ public static class ConfigCompiler
         return policies;
     }
 
-    private static IdentityMatcher CompileIdentities(IdentitiesSection section, string key, List<string> errors)
+    /// <summary>SHA-256 fingerprints as lower-case hex (colons and case allowed in configuration).</summary>
+    private static List<string> CompileFingerprints(List<string> values, string key, List<string> errors)
     {
         var fingerprints = new List<string>();
-        foreach (var fingerprint in section.Fingerprints)
+        for (var i = 0; i < values.Count; i++)
         {
-            var hex = fingerprint.Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
+            var hex = values[i].Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
             if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
             {
-                errors.Add($"{key}:Fingerprints: '{fingerprint}' is not a SHA-256 fingerprint (64 hex digits).");
+                errors.Add($"{key}:{i}: '{values[i]}' is not a SHA-256 fingerprint (64 hex digits).");
                 continue;
             }
 
             fingerprints.Add(hex);
         }
+
+        return fingerprints;
+    }
+
+    private static IdentityMatcher CompileIdentities(IdentitiesSection section, string key, List<string> errors)
+    {
+        var fingerprints = CompileFingerprints(section.Fingerprints, $"{key}:Fingerprints", errors);
 
         var pins = new List<string>();
         foreach (var pin in section.SpkiPins)

@@ -31,7 +31,7 @@ public sealed class CountryLookup : IDisposable
         ArgumentNullException.ThrowIfNull(address);
         try
         {
-            var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+            var normalized = MtlsGate.Policy.Networks.Normalize(address);
             return _reader.TryCountry(normalized, out var response) ? response?.Country.IsoCode ?? response?.RegisteredCountry.IsoCode : null;
         }
         catch (Exception ex) when (ex is MaxMind.Db.InvalidDatabaseException or ArgumentException or InvalidOperationException)

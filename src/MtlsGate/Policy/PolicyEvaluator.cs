@@ -38,13 +38,13 @@ public static class PolicyEvaluator
             return DenyReason.HostMismatch;
         }
 
-        var address = request.ClientAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : request.ClientAddress;
-        if (policy.DenyNetworks.Count != 0 && (address is null || In(policy.DenyNetworks, address)))
+        var address = request.ClientAddress;
+        if (policy.DenyNetworks.Count != 0 && (address is null || Networks.Contain(policy.DenyNetworks, address)))
         {
             return DenyReason.NetworkNotAllowed;
         }
 
-        if (policy.AllowNetworks.Count != 0 && (address is null || !In(policy.AllowNetworks, address)))
+        if (policy.AllowNetworks.Count != 0 && (address is null || !Networks.Contain(policy.AllowNetworks, address)))
         {
             return DenyReason.NetworkNotAllowed;
         }
@@ -63,7 +63,7 @@ public static class PolicyEvaluator
             }
         }
 
-        if (policy.Require == Requirement.None || (address is not null && policy.BypassNetworks.Count != 0 && In(policy.BypassNetworks, address)))
+        if (policy.Require == Requirement.None || (address is not null && policy.BypassNetworks.Count != 0 && Networks.Contain(policy.BypassNetworks, address)))
         {
             return DenyReason.None;
         }
@@ -87,18 +87,5 @@ public static class PolicyEvaluator
         }
 
         return DenyReason.None;
-    }
-
-    private static bool In(IReadOnlyList<System.Net.IPNetwork> networks, System.Net.IPAddress address)
-    {
-        foreach (var network in networks)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

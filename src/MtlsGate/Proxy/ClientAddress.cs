@@ -59,17 +59,5 @@ public static class ClientAddress
         return peer;
     }
 
-    private static bool IsTrusted(GatewaySnapshot snapshot, IPAddress address)
-    {
-        var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-        foreach (var network in snapshot.TrustedProxies)
-        {
-            if (network.Contains(normalized))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool IsTrusted(GatewaySnapshot snapshot, IPAddress address) => Policy.Networks.Contain(snapshot.TrustedProxies, address);
 }
