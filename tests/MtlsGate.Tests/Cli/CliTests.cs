@@ -16,22 +16,7 @@ public sealed class CliTests : IDisposable
 
     private string Ca => Path.Combine(_folder, "ca");
 
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mtlsgate.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) => Processes.GateAsync(args);
 
     [Fact]
     public async Task InitIssueServeRevoke_APhoneCertificateWorks_UntilRevoked_WithoutARestart()
@@ -192,15 +177,7 @@ public sealed class CliTests : IDisposable
 
     private static async Task<string> OpensslInfoAsync(string file)
     {
-        var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "pkcs12", "-info", "-noout", "-in", file, "-passin", "pass:pw" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return output;
+        var (_, output, error) = await Processes.RunAsync("openssl", "pkcs12", "-info", "-noout", "-in", file, "-passin", "pass:pw");
+        return output + error;
     }
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 
+using MtlsGate.Tests.TestSupport;
+
 namespace MtlsGate.Tests.Cli;
 
 /// <summary>What the CLI writes, read by real outside tools: OpenSSL verifies the CRL, NSS imports the PKCS#12 files.</summary>
@@ -13,22 +15,11 @@ public sealed class PkiInteropTests : IDisposable
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] args)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
+        var (exitCode, output, error) = await Processes.RunAsync(file, args);
+        return (exitCode, output + error);
     }
 
-    private static Task<(int ExitCode, string Output)> GateAsync(params string[] args) =>
-        RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "mtlsgate.dll"), .. args]);
+    private static Task<(int ExitCode, string Output, string Error)> GateAsync(params string[] args) => Processes.GateAsync(args);
 
     [Fact]
     public async Task RevocationList_AfterRevoke_VerifiesWithOpenSsl_AndListsTheSerial()
