@@ -61,8 +61,8 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         metrics.RecordRequest(routeId, decision.Outcome, decision.Reason);
         if (_access.IsEnabled(LogLevel.Information))
         {
-            Log.Access(_access, context.Request.Method, LoggedPath(context), routeId, decision.Outcome, decision.Reason,
-                IdentityText(identity), identity.Sha256Fingerprint, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Log.Access(_access, context.Request.Method, LoggedPath(context), routeId, Names.Of(decision.Outcome), Names.Of(decision.Reason),
+                identity.EncodedSubject, identity.Sha256Fingerprint, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 
@@ -118,7 +118,4 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
 
     /// <summary>The decoded path made safe for a log line (no CR/LF injection); the query string is never logged.</summary>
     private static string LoggedPath(HttpContext context) => HeaderEncoding.Encode(context.Request.Path.Value ?? "");
-
-    private static string IdentityText(ClientIdentity identity) =>
-        identity.Certificate is null ? "-" : HeaderEncoding.Encode(identity.Subject);
 }

@@ -37,7 +37,7 @@ public sealed class ExpiryMonitor(GatewayState state, TimeProvider time, ILogger
 
         if (_clients.Count < MaxClients)
         {
-            var entry = new ExpiryEntry("Client", Proxy.HeaderEncoding.Encode(identity.Subject), identity.Sha256Fingerprint, identity.NotAfter);
+            var entry = new ExpiryEntry("Client", identity.EncodedSubject, identity.Sha256Fingerprint, identity.NotAfter);
             _clients.TryAdd(identity.Sha256Fingerprint, entry);
             Warn(entry, state.Current.Expiry.WarnDays);
         }

@@ -12,6 +12,8 @@ using MtlsGate.Management;
 using MtlsGate.Proxy;
 using MtlsGate.Tls;
 using Serilog;
+using Serilog.Formatting;
+using Serilog.Formatting.Display;
 using Log = MtlsGate.Logging.Log;
 
 namespace MtlsGate.Hosting;
@@ -141,19 +143,25 @@ public static class GatewayApp
     /// </summary>
     public static readonly string[] CategoriesThatLogRequestTargets =
     [
-        "Microsoft.AspNetCore.Hosting.Diagnostics",
+        HostingDiagnosticsCategory,
         "Microsoft.AspNetCore.Server.Kestrel.BadRequests",
         "Microsoft.AspNetCore.HttpLogging",
         "Yarp.ReverseProxy.Forwarder",
         "System.Net.Http.HttpClient",
     ];
 
+    /// <summary>The category whose enablement makes ASP.NET Core create per-request activities and scopes.</summary>
+    public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
+    /// <summary>A Serilog level above Fatal: nothing of a category set to it is enabled.</summary>
+    private const Serilog.Events.LogEventLevel Off = Serilog.Events.LogEventLevel.Fatal + 1;
+
     public const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
 
     /// <summary>
     /// Serilog from the <c>Serilog</c> section (levels per category, extra sinks). Unless that section
-    /// names its own <c>WriteTo</c>, the console gets human-readable lines, or compact JSON with
-    /// <c>MtlsGate:Logging:Format: Json</c>, through an async sink (off the request path).
+    /// names its own <c>WriteTo</c>, standard output gets human-readable lines, or compact JSON with
+    /// <c>MtlsGate:Logging:Format: Json</c>, written in batches off the request path (<see cref="BatchedStreamSink"/>).
     /// </summary>
     public static void ConfigureSerilog(LoggerConfiguration logger, IConfiguration configuration)
     {
@@ -166,19 +174,19 @@ public static class GatewayApp
         {
             logger.MinimumLevel.Override(category, Serilog.Events.LogEventLevel.Warning);
         }
+
+        // ASP.NET Core hosting starts an Activity and a logging scope for every request whenever this
+        // category is enabled at any level (it checks Critical); HttpClient then starts a child Activity
+        // for the backend call. The gateway reads neither, and they cost CPU on every request, so the
+        // category is off entirely (above Fatal). Its only other messages, start-up failures, also
+        // surface as the exception the gateway reports when it cannot start.
+        logger.MinimumLevel.Override(HostingDiagnosticsCategory, Off);
         if (!section.GetSection("WriteTo").Exists())
         {
-            logger.WriteTo.Async(sink =>
-            {
-                if (json)
-                {
-                    sink.Console(new Serilog.Formatting.Compact.CompactJsonFormatter());
-                }
-                else
-                {
-                    sink.Console(outputTemplate: TextTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-                }
-            });
+            ITextFormatter formatter = json
+                ? new Serilog.Formatting.Compact.CompactJsonFormatter()
+                : new MessageTemplateTextFormatter(TextTemplate, System.Globalization.CultureInfo.InvariantCulture);
+            logger.WriteTo.Sink(new BatchedStreamSink(formatter, Console.OpenStandardOutput()));
         }
     }
 

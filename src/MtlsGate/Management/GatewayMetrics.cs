@@ -46,11 +46,11 @@ public sealed class GatewayMetrics : IDisposable
     public void RecordRequest(string route, Outcome decision, DenyReason reason) =>
         _requests.Add(1,
             new KeyValuePair<string, object?>("route", route),
-            new KeyValuePair<string, object?>("decision", DecisionNames[(int)decision]),
-            new KeyValuePair<string, object?>("reason", ReasonNames[(int)reason]));
+            new KeyValuePair<string, object?>("decision", Names.Of(decision)),
+            new KeyValuePair<string, object?>("reason", Names.Of(reason)));
 
     public void RecordConnection(DenyReason verdict) =>
-        _connections.Add(1, new KeyValuePair<string, object?>("verdict", ReasonNames[(int)verdict]));
+        _connections.Add(1, new KeyValuePair<string, object?>("verdict", Names.Of(verdict)));
 
     public void Dispose() => _meter.Dispose();
 
@@ -77,10 +77,6 @@ public sealed class GatewayMetrics : IDisposable
 
     /// <summary>Configures prometheus-net's process-wide defaults once.</summary>
     public static void ConfigurePrometheus() => _ = PrometheusConfigured.Value;
-
-    // Names computed once: no enum formatting per request.
-    private static readonly string[] DecisionNames = Enum.GetNames<Outcome>();
-    private static readonly string[] ReasonNames = Enum.GetNames<DenyReason>();
 
     private static IEnumerable<Measurement<long>> Destinations(IServiceProvider services)
     {

@@ -42,6 +42,11 @@ public sealed class ClientIdentity
 
     public DateTimeOffset NotAfter { get; }
 
+    private string? _loggedSubject;
+
+    /// <summary>The subject made safe for a log line or header (encoded once per identity, not per request); "-" without a certificate.</summary>
+    public string EncodedSubject => _loggedSubject ??= Certificate is null ? "-" : Proxy.HeaderEncoding.Encode(Subject);
+
     private CertificateNames? _names;
 
     /// <summary>Subject attributes and SANs, parsed on first use (only policies with identity rules need them).</summary>

@@ -17,3 +17,14 @@ public readonly record struct Decision(Outcome Outcome, DenyReason Reason)
 
     public static Decision Deny(DenyReason reason) => new(Outcome.Deny, reason);
 }
+
+/// <summary>Enum names computed once, for log lines and metric labels: no enum is formatted per request.</summary>
+public static class Names
+{
+    private static readonly string[] Outcomes = Enum.GetNames<Outcome>();
+    private static readonly string[] Reasons = Enum.GetNames<DenyReason>();
+
+    public static string Of(Outcome outcome) => Outcomes[(int)outcome];
+
+    public static string Of(DenyReason reason) => Reasons[(int)reason];
+}

@@ -55,7 +55,7 @@ public static class IdentityHeaders
         return
         [
             new(Verify, "SUCCESS"),
-            new(Subject, HeaderEncoding.Encode(identity.Subject)),
+            new(Subject, identity.EncodedSubject),
             new(Issuer, HeaderEncoding.Encode(identity.Issuer)),
             new(Sha256, identity.Sha256Fingerprint),
             new(Serial, identity.Names.SerialHex),

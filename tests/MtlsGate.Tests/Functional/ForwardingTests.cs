@@ -50,6 +50,21 @@ public sealed class ForwardingTests(GatewayFixture fixture) : IClassFixture<Gate
         }
     }
 
+    [Fact]
+    public async Task TheGateway_StartsNoTraceOfItsOwn_SoTheBackendGetsNoTraceHeaderTheClientDidNotSend()
+    {
+        // ASP.NET Core would start an Activity per request (and HttpClient inject its traceparent) while
+        // its hosting log category is enabled; the gateway turns that category off, for speed.
+        using var client = fixture.Gateway.Client(Pki.Good);
+
+        using var response = await client.GetAsync("/no-trace");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(fixture.Gateway.Backend.Requests, r => r.Path == "/no-trace");
+        Assert.Null(seen.Header("traceparent"));
+        Assert.Null(seen.Header("Request-Id"));
+    }
+
     [Theory]
     [InlineData("1.1")]
     [InlineData("2.0")]
