@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MtlsGate.Policy;
@@ -187,29 +188,57 @@ public static class ChainValidator
     public static bool HasAcceptableKey(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        switch (certificate.PublicKey.Oid.Value)
+        // Read from the SubjectPublicKeyInfo's DER: no key object is imported into OpenSSL, which
+        // cost more than the rest of this check on every handshake. A key whose point or modulus is
+        // unusable still fails where it is used: the CA's in the chain's signature check, the
+        // leaf's in the TLS CertificateVerify.
+        try
         {
-            case "1.2.840.113549.1.1.1":
-                using (var rsa = certificate.GetRSAPublicKey())
-                {
-                    return rsa is { KeySize: >= 2048 } && rsa.KeySize % 8 == 0;
-                }
+            var key = certificate.PublicKey;
+            switch (key.Oid.Value)
+            {
+                case "1.2.840.113549.1.1.1":
+                    var bits = RsaModulusBits(key.EncodedKeyValue.RawData);
+                    return bits >= 2048 && bits % 8 == 0;
 
-            case "1.2.840.10045.2.1":
-                try
-                {
-                    using var ec = certificate.GetECDsaPublicKey();
-                    var curve = ec?.ExportParameters(false).Curve;
-                    return curve is { IsNamed: true } named && named.Oid.Value is "1.2.840.10045.3.1.7" or "1.3.132.0.34" or "1.3.132.0.35";
-                }
-                catch (CryptographicException)
-                {
+                case "1.2.840.10045.2.1":
+                    var parameters = new AsnReader(key.EncodedParameters?.RawData ?? [], AsnEncodingRules.DER);
+                    var curve = parameters.ReadObjectIdentifier();
+                    parameters.ThrowIfNotEmpty();
+                    return curve is "1.2.840.10045.3.1.7" or "1.3.132.0.34" or "1.3.132.0.35";
+
+                default:
                     return false;
-                }
-
-            default:
-                return false;
+            }
         }
+        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Bit length of the modulus of a DER RSAPublicKey (SEQUENCE { modulus, publicExponent }).</summary>
+    private static int RsaModulusBits(byte[] rsaPublicKey)
+    {
+        var reader = new AsnReader(rsaPublicKey, AsnEncodingRules.DER);
+        var sequence = reader.ReadSequence();
+        reader.ThrowIfNotEmpty();
+        var modulus = sequence.ReadIntegerBytes().Span;
+        _ = sequence.ReadIntegerBytes();
+        sequence.ThrowIfNotEmpty();
+        if (modulus.IsEmpty || (modulus[0] & 0x80) != 0)
+        {
+            return 0; // negative: not a modulus
+        }
+
+        // DER integers are minimal: at most one leading zero byte, present only before a high bit.
+        if (modulus[0] == 0)
+        {
+            modulus = modulus[1..];
+        }
+
+        // Bits used in the top byte: 32 minus the leading zeros of the byte as a 32-bit value.
+        return modulus.IsEmpty ? 0 : ((modulus.Length - 1) * 8) + (32 - System.Numerics.BitOperations.LeadingZeroCount((uint)modulus[0]));
     }
 
     private static bool HasNameConstraints(X509Chain chain)
