@@ -17,7 +17,9 @@ if (args.Length != 5)
 var port = int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture);
 var roots = new X509Certificate2Collection();
 roots.ImportFromPemFile(args[1]);
-var serverCertificate = X509Certificate2.CreateFromPemFile(args[2], args[3]);
+// One certificate context for all connections (as the gateway does): without it SslStream builds
+// the server's chain again on every handshake.
+var serverCertificate = SslStreamCertificateContext.Create(X509Certificate2.CreateFromPemFile(args[2], args[3]), additionalCertificates: null, offline: true);
 const string ValidKey = "floor.valid";
 var policy = new X509ChainPolicy
 {
@@ -37,7 +39,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port, listen => 
         var items = context.Connection.Items;
         return ValueTask.FromResult(new SslServerAuthenticationOptions
         {
-            ServerCertificate = serverCertificate,
+            ServerCertificateContext = serverCertificate,
             ClientCertificateRequired = true,
             CertificateChainPolicy = policy,
             // The handshake always completes; the verdict is kept for the request (404 if not valid).
