@@ -80,6 +80,10 @@ public static class GatewayApp
 
     public static GatewayBuild Build(string[] args, bool includeAppSettings = true, Action<IServiceCollection>? services = null)
     {
+        // prometheus-net's set-up compiles a Regex (Reflection.Emit, then JIT) in a static constructor:
+        // start it now, on another core, while the configuration is compiled. It runs once per process;
+        // the call further down waits for it.
+        _ = Task.Run(GatewayMetrics.ConfigurePrometheus);
         var configuration = LoadConfiguration(args, out var baseDirectory, out var error, out var files, includeAppSettings);
         if (error is not null)
         {
@@ -126,6 +130,7 @@ public static class GatewayApp
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, TimeProvider.System, kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
         builder.Services.AddMtlsGateProxy(configuration, state);
+        RemoveDataProtectionKeyRingStartup(builder.Services);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -135,6 +140,25 @@ public static class GatewayApp
         app.MapReverseProxy();
         app.Lifetime.ApplicationStarted.Register(() => LogStart(app, snapshot));
         return new GatewayBuild(app, state, []);
+    }
+
+    /// <summary>
+    /// YARP's AddReverseProxy adds ASP.NET Core data protection, whose hosted service creates a key
+    /// ring at start-up: it loads the XML stack and writes a key file under ~/.aspnet (about 0.1 s of
+    /// start-up, and a write to a filesystem that may be read-only). Nothing reads that key ring: the
+    /// gateway's IDataProtectionProvider is ephemeral (registered first, so data protection's own is
+    /// not added). Removing the service leaves the key ring unused and never created.
+    /// </summary>
+    internal static void RemoveDataProtectionKeyRingStartup(IServiceCollection services)
+    {
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            if (services[i].ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)
+                && services[i].ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService")
+            {
+                services.RemoveAt(i);
+            }
+        }
     }
 
     /// <summary>
@@ -149,6 +173,17 @@ public static class GatewayApp
         "Yarp.ReverseProxy.Forwarder",
         "System.Net.Http.HttpClient",
     ];
+
+    /// <summary>
+    /// The Serilog assemblies the <c>Serilog</c> section can use (sinks and formatters shipped with the
+    /// gateway; more with the section's <c>Using</c>), named instead of discovered: discovery reads the
+    /// dependency manifests of the app and both shared frameworks at every start.
+    /// </summary>
+    private static readonly Serilog.Settings.Configuration.ConfigurationReaderOptions SerilogAssemblies = new(
+        typeof(Serilog.Log).Assembly,
+        typeof(ConsoleLoggerConfigurationExtensions).Assembly,
+        typeof(FileLoggerConfigurationExtensions).Assembly,
+        typeof(Serilog.Formatting.Compact.CompactJsonFormatter).Assembly);
 
     /// <summary>The category whose enablement makes ASP.NET Core create per-request activities and scopes.</summary>
     public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
@@ -168,7 +203,7 @@ public static class GatewayApp
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection("Serilog");
-        logger.ReadFrom.Configuration(configuration);
+        logger.ReadFrom.Configuration(configuration, SerilogAssemblies);
         var json = string.Equals(configuration["MtlsGate:Logging:Format"], "Json", StringComparison.OrdinalIgnoreCase);
         foreach (var category in CategoriesThatLogRequestTargets)
         {

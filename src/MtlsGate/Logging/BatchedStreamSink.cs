@@ -73,7 +73,7 @@ public sealed class BatchedStreamSink : ILogEventSink, IDisposable
             {
                 while (_queue.Reader.TryRead(out var logEvent))
                 {
-                    _formatter.Format(logEvent, text);
+                    Format(logEvent, text);
                     if (text.GetStringBuilder().Length >= FlushBytes)
                     {
                         Write(text);
@@ -96,6 +96,23 @@ public sealed class BatchedStreamSink : ILogEventSink, IDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>One event that cannot be formatted is reported to Serilog's SelfLog and skipped, not the whole output.</summary>
+    private void Format(LogEvent logEvent, StringWriter text)
+    {
+        var length = text.GetStringBuilder().Length;
+        try
+        {
+            _formatter.Format(logEvent, text);
+        }
+#pragma warning disable CA1031 // a formatter's failure must not stop the log output
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            text.GetStringBuilder().Length = length;
+            Serilog.Debugging.SelfLog.WriteLine("MtlsGate log output: an event could not be formatted: {0}", e);
         }
     }
 

@@ -37,6 +37,39 @@ public sealed class AccessLogTests
     }
 
     [Fact]
+    public async Task ASerilogWriteToSectionInTheConfiguration_ReplacesTheDefaultOutput_WithTheSinksItNames()
+    {
+        // The shipped sinks are named to Serilog's configuration reader rather than discovered at start-up.
+        var folder = Directory.CreateTempSubdirectory("mtlsgate-log-").FullName;
+        var file = Path.Combine(folder, "access.log");
+        try
+        {
+            await using (var gateway = await TestGateway.StartAsync(config => config["Serilog"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["MinimumLevel"] = new System.Text.Json.Nodes.JsonObject { ["Default"] = "Information" },
+                ["WriteTo"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["Name"] = "File",
+                    ["Args"] = new System.Text.Json.Nodes.JsonObject { ["path"] = file },
+                }),
+            }))
+            {
+                using var good = gateway.Client(TestPki.Instance.Good);
+                using var response = await good.GetAsync("/to-a-file");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+            var text = await reader.ReadToEndAsync();
+            Assert.Contains("GET /to-a-file route=app decision=Allow", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task PathWithEncodedCrLf_CannotForgeALogLine()
     {
         var capture = new CapturingLoggerProvider();
