@@ -18,6 +18,76 @@ public sealed class ManagementTests
     }
 
     [Fact]
+    public async Task TheRequestsCounter_CountsEveryConcurrentRequestExactlyOnce_ForAnyMeterListener()
+    {
+        // A route id of its own: other gateways in this test process publish the same meter.
+        var route = "count-" + Guid.NewGuid().ToString("N")[..8];
+        await using var gateway = await TestGateway.StartAsync(config =>
+        {
+            var routes = config["ReverseProxy"]!["Routes"]!.AsObject();
+            var app = routes["app"]!;
+            routes.Remove("app");
+            routes[route] = app;
+        });
+        using var good = gateway.Client(Pki.Good);
+        using var none = gateway.Client(null);
+
+        var responses = await Task.WhenAll(
+            Enumerable.Range(0, 40).Select(i => good.GetAsync($"/count/{i}"))
+                .Concat(Enumerable.Range(0, 7).Select(i => none.GetAsync($"/count/none/{i}"))));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+
+        // Counted after the response is written: allow the last increments a moment (up to 10 s).
+        var seen = ObserveRequests(route);
+        for (var i = 0; i < 200 && (seen.GetValueOrDefault(("Allow", "None")) != 40 || seen.GetValueOrDefault(("Deny", "NoCertificate")) != 7); i++)
+        {
+            await Task.Delay(50);
+            seen = ObserveRequests(route);
+        }
+
+        Assert.Equal(40, seen[("Allow", "None")]);
+        Assert.Equal(7, seen[("Deny", "NoCertificate")]);
+        Assert.Equal(2, seen.Count);
+    }
+
+    private static Dictionary<(string Decision, string Reason), long> ObserveRequests(string route)
+    {
+        var seen = new Dictionary<(string Decision, string Reason), long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "MtlsGate" && instrument.Name == "requests")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? r = null, decision = null, reason = null;
+            foreach (var tag in tags)
+            {
+                switch (tag.Key)
+                {
+                    case "route": r = tag.Value as string; break;
+                    case "decision": decision = tag.Value as string; break;
+                    case "reason": reason = tag.Value as string; break;
+                }
+            }
+
+            if (r == route)
+            {
+                seen[(decision!, reason!)] = value;
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return seen;
+    }
+
+    [Fact]
     public async Task Metrics_CountRequestsByRouteDecisionAndReason_AndExposeExpiryAndBackendHealth_WithBoundedLabels()
     {
         await using var gateway = await TestGateway.StartAsync();
