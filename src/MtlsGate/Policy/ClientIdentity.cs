@@ -42,10 +42,10 @@ public sealed class ClientIdentity
 
     public DateTimeOffset NotAfter { get; }
 
-    private string? _loggedSubject;
+    private string? _encodedSubject;
 
     /// <summary>The subject made safe for a log line or header (encoded once per identity, not per request); "-" without a certificate.</summary>
-    public string EncodedSubject => _loggedSubject ??= Certificate is null ? "-" : Proxy.HeaderEncoding.Encode(Subject);
+    public string EncodedSubject => _encodedSubject ??= Certificate is null ? "-" : Proxy.HeaderEncoding.Encode(Subject);
 
     private CertificateNames? _names;
 
