@@ -208,9 +208,8 @@ public static class ConfigCompiler
         }
 
         var path = ResolvePath(baseDirectory, options.Path);
-        if (!File.Exists(path))
+        if (!FileExists(path, $"{key}:Path", errors))
         {
-            errors.Add($"{key}:Path: file '{path}' does not exist.");
             return null;
         }
 
@@ -235,9 +234,8 @@ public static class ConfigCompiler
             else
             {
                 var keyPath = string.IsNullOrWhiteSpace(options.KeyPath) ? null : ResolvePath(baseDirectory, options.KeyPath);
-                if (keyPath is not null && !File.Exists(keyPath))
+                if (keyPath is not null && !FileExists(keyPath, $"{key}:KeyPath", errors))
                 {
-                    errors.Add($"{key}:KeyPath: file '{keyPath}' does not exist.");
                     return null;
                 }
 
@@ -357,12 +355,23 @@ public static class ConfigCompiler
     public static string CrlCachePath(string cacheDirectory, Uri url) =>
         Path.Combine(cacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url.AbsoluteUri))) + ".crl");
 
+    /// <summary>True when the file exists; otherwise reports it under its configuration key.</summary>
+    private static bool FileExists(string path, string key, List<string> errors)
+    {
+        if (File.Exists(path))
+        {
+            return true;
+        }
+
+        errors.Add($"{key}: file '{path}' does not exist.");
+        return false;
+    }
+
     /// <summary>Loads and verifies a CRL file: parsable, signed by a CA of the bundle with a matching issuer name.</summary>
     internal static CrlSource? LoadCrl(string path, string key, IReadOnlyList<X509Certificate2> authorities, List<string> errors)
     {
-        if (!File.Exists(path))
+        if (!FileExists(path, key, errors))
         {
-            errors.Add($"{key}: file '{path}' does not exist.");
             return null;
         }
 
@@ -399,9 +408,8 @@ public static class ConfigCompiler
     /// <summary>Loads a PEM CA bundle, split into roots (self-signed) and intermediates; every certificate must be a CA.</summary>
     internal static (List<X509Certificate2> Roots, List<X509Certificate2> Intermediates)? LoadCaBundle(string path, string key, List<string> errors)
     {
-        if (!File.Exists(path))
+        if (!FileExists(path, key, errors))
         {
-            errors.Add($"{key}: file '{path}' does not exist.");
             return null;
         }
 
@@ -635,9 +643,8 @@ public static class ConfigCompiler
         }
 
         var path = ResolvePath(baseDirectory, section.Database);
-        if (!File.Exists(path))
+        if (!FileExists(path, "MtlsGate:GeoIp:Database", errors))
         {
-            errors.Add($"MtlsGate:GeoIp:Database: file '{path}' does not exist.");
             return null;
         }
 
