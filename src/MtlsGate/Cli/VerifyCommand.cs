@@ -81,12 +81,9 @@ public static class VerifyCommand
         }
 
         var hostName = GatewayApp.OptionValue(args, "--host");
-        var host = snapshot.HostFor(hostName);
         var (routeId, policyName) = RouteFor(configuration, GatewayApp.OptionValue(args, "--path"));
-        var policy = policyName is null && host?.Policy is not null ? host.Policy : snapshot.PolicyFor(policyName);
-        var verdict = snapshot.TrustStores.TryGetValue(policy.TrustStore, out var store)
-            ? ChainValidator.Validate(store, leaf, chain, at)
-            : DenyReason.Untrusted;
+        var (policy, store) = PolicyResolution.For(snapshot, hostName, policyName);
+        var verdict = store is not null ? ChainValidator.Validate(store, leaf, chain, at) : DenyReason.Untrusted;
         System.Net.IPAddress? address = null;
         if (GatewayApp.OptionValue(args, "--ip") is { } ipText && !System.Net.IPAddress.TryParse(ipText, out address))
         {
@@ -100,7 +97,7 @@ public static class VerifyCommand
         var networkNote = address is null && (policy.AllowNetworks.Count + policy.DenyNetworks.Count + policy.BypassNetworks.Count != 0 || policy.HasCountryRules)
             ? " (the policy has network/country rules: give --ip to evaluate them as for a client address)"
             : "";
-        var hostLine = host?.Name ?? (hostName is null ? "(no SNI: top-level settings)" : hostName + " (not configured: top-level settings)");
+        var hostLine = snapshot.HostFor(hostName)?.Name ?? (hostName is null ? "(no SNI: top-level settings)" : hostName + " (not configured: top-level settings)");
         var clientLine = address is null ? "(no --ip)" : address + (country is null ? "" : " (" + country + ")");
         var policyExtras = (policy.Identities is null ? "" : ", identity allow-list") + (policy.MethodRestrictions.Count == 0 ? "" : ", method restrictions");
 
@@ -113,7 +110,7 @@ public static class VerifyCommand
             at           {at:u}
             host         {hostLine}
             route        {routeId ?? "(none: default policy)"}
-            policy       {policy.Name} (require {policy.Require}, mode {policy.Mode}, trust store {policy.TrustStore}{policyExtras})
+            policy       {policy.Name} (require {policy.Require}, mode {policy.Mode}, trust store {store?.Name ?? policy.TrustStore}{policyExtras})
             client       {clientLine}, method {facts.Method}{networkNote}
             checks       networks, countries, certificate chain, identity allow-list, method restriction: the first failing one decides
             chain        {(verdict == DenyReason.None ? "valid" : verdict + ": " + Explain(verdict))}

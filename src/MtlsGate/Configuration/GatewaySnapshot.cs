@@ -121,7 +121,25 @@ public sealed record GatewaySnapshot(
     /// <summary>Files the snapshot was compiled from; a change to any of them triggers a reload.</summary>
     public IReadOnlyList<string> InputFiles { get; init; } = [];
 
-    /// <summary>The policy a route names in its <c>MtlsGate.Policy</c> metadata; unknown or absent: the default (fail closed).</summary>
+    /// <summary>
+    /// The policy a route names in its <c>MtlsGate.Policy</c> metadata; absent: the default. An unknown
+    /// name (the compile refuses it, but routes and snapshot could disagree for a moment) denies
+    /// everything: never a fallback to a policy nobody named.
+    /// </summary>
     public CompiledPolicy PolicyFor(string? name) =>
-        name is not null && Policies.TryGetValue(name, out var policy) ? policy : DefaultPolicy;
+        name is null ? DefaultPolicy
+        : Policies.TryGetValue(name, out var policy) ? policy
+        : UnknownPolicy;
+
+    /// <summary>Denies everything with the default policy's denial (byte-identical to an unknown route).
+    /// Built on use (only an inconsistent route pays), never cached: a <c>with</c> copy of the snapshot must not keep a stale one.</summary>
+    public CompiledPolicy UnknownPolicy => DefaultPolicy with
+    {
+        Name = UnknownPolicyName,
+        Mode = EnforcementMode.Enforce,
+        DeniesEverything = true,
+    };
+
+    /// <summary>The name logged for a route whose policy does not exist.</summary>
+    public const string UnknownPolicyName = "(unknown policy)";
 }

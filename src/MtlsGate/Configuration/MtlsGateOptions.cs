@@ -1,7 +1,16 @@
+using MtlsGate.Denials;
+using MtlsGate.Policy;
+
 namespace MtlsGate.Configuration;
 
 // The bound (mutable) shape of the "MtlsGate" section. Validation and compilation turn it into the
 // immutable GatewaySnapshot; nothing at run time reads these classes.
+//
+// These classes ARE the schema: ConfigSchema derives the set of known keys from their public
+// properties by reflection (a misspelt or unknown key under MtlsGate: is refused), so a new property
+// is a new key with nothing else to edit. Each default is written once, here: an initializer or a
+// Default* constant that the compile, `check` and the README test read. Collections stay empty by
+// default (the binder appends to a pre-filled list) and carry their default in a Default* member.
 
 /// <summary>The <c>MtlsGate</c> configuration section.</summary>
 public sealed class MtlsGateOptions
@@ -33,10 +42,13 @@ public sealed class MtlsGateOptions
     /// <summary>Proxies (CIDR) whose client-address header is believed. Default none.</summary>
     public List<string> TrustedProxies { get; set; } = [];
 
-    /// <summary>Header carrying the client address from a trusted proxy: <c>X-Forwarded-For</c> (default) or <c>CF-Connecting-IP</c>.</summary>
-    public string? ClientIpHeader { get; set; }
+    /// <summary>The client-address headers a trusted proxy may send (names only).</summary>
+    public static readonly IReadOnlyList<string> ClientIpHeaders = ["X-Forwarded-For", "CF-Connecting-IP"];
 
-    /// <summary><c>LogOnly</c> turns every policy into log-only mode (global roll-out switch). Default: each policy's own.</summary>
+    /// <summary>Header carrying the client address from a trusted proxy: <c>X-Forwarded-For</c> (default) or <c>CF-Connecting-IP</c>.</summary>
+    public string ClientIpHeader { get; set; } = "X-Forwarded-For";
+
+    /// <summary><c>LogOnly</c> turns every policy into log-only mode (global roll-out switch); <c>Enforce</c> leaves each policy's own. Default: each policy's own.</summary>
     public string? Mode { get; set; }
 
     public GeoIpSection GeoIp { get; set; } = new();
@@ -45,15 +57,29 @@ public sealed class MtlsGateOptions
 /// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>
 public sealed class LoggingSection
 {
+    /// <summary>The log formats (names only).</summary>
+    public static readonly IReadOnlyList<string> Formats = ["Text", "Json"];
+
     /// <summary><c>Text</c> (default, human-readable console lines) or <c>Json</c> (compact JSON, one event per line, for Loki/Elastic).</summary>
-    public string? Format { get; set; }
+    public string Format { get; set; } = "Text";
 }
 
-/// <summary><c>MtlsGate:Listen</c>. <c>Gateway</c> is one URL or an array (read by the compiler, not bound).</summary>
+/// <summary><c>MtlsGate:Listen</c>.</summary>
 public sealed class ListenSection
 {
-    /// <summary>Plain-HTTP management listener. Default <c>http://127.0.0.1:8081</c> (loopback only).</summary>
-    public string? Management { get; set; }
+    public const string DefaultGateway = "https://0.0.0.0:8443";
+
+    public const string DefaultManagement = "http://127.0.0.1:8081";
+
+    /// <summary>
+    /// The TLS listener: one URL or an array of URLs (the compiler reads the raw section for the
+    /// array form). Default <c>https://0.0.0.0:8443</c>.
+    /// </summary>
+    [ConfigOneOrMany]
+    public string? Gateway { get; set; }
+
+    /// <summary>Plain-HTTP management listener. Default <c>http://127.0.0.1:8081</c> (loopback only: it has no authentication).</summary>
+    public string Management { get; set; } = DefaultManagement;
 
     /// <summary>Binding the management listener to a non-loopback address must be asked for explicitly. Default false.</summary>
     public bool AllowRemoteManagement { get; set; }
@@ -82,7 +108,7 @@ public sealed class TrustStoreSection
     public List<string> CrlUrls { get; set; } = [];
 
     /// <summary>How long past nextUpdate a CRL is still used. Default zero: a stale CRL fails closed for its issuer's certificates.</summary>
-    public TimeSpan? StaleCrlGrace { get; set; }
+    public TimeSpan StaleCrlGrace { get; set; } = TimeSpan.Zero;
 
     /// <summary>SHA-256 fingerprints (hex, colons allowed) of certificates to refuse.</summary>
     public List<string> DenyFingerprints { get; set; } = [];
@@ -105,10 +131,13 @@ public sealed class DenySerialSection
 public sealed class ReloadSection
 {
     /// <summary>How often files (certificates, bundles, CRLs, configuration) are checked for changes. Default 2 s.</summary>
-    public TimeSpan? PollInterval { get; set; }
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often CRL URLs are fetched. Default 1 h.</summary>
-    public TimeSpan? CrlRefreshInterval { get; set; }
+    public TimeSpan CrlRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Used when <see cref="CrlCacheDirectory"/> is not set.</summary>
+    public static string DefaultCrlCacheDirectory => Path.Combine(Path.GetTempPath(), "mtlsgate-crl-cache");
 
     /// <summary>Where fetched CRLs are cached. Default <c>$TMPDIR/mtlsgate-crl-cache</c>.</summary>
     public string? CrlCacheDirectory { get; set; }
@@ -117,6 +146,9 @@ public sealed class ReloadSection
 /// <summary><c>MtlsGate:Expiry</c>.</summary>
 public sealed class ExpirySection
 {
+    /// <summary>Used when <see cref="WarnDays"/> is empty.</summary>
+    public static readonly IReadOnlyList<int> DefaultWarnDays = [30, 7, 1];
+
     /// <summary>Warn when a certificate has at most this many days left. Default [30, 7, 1].</summary>
     public List<int> WarnDays { get; set; } = [];
 
@@ -127,17 +159,26 @@ public sealed class ExpirySection
 /// <summary><c>MtlsGate:Policies:NAME</c>.</summary>
 public sealed class PolicySection
 {
-    /// <summary>Trust store name. Default <c>Default</c>.</summary>
+    public const string DefaultTrustStore = GatewaySnapshot.DefaultName;
+
+    public const Requirement DefaultRequire = Requirement.Certificate;
+
+    public const EnforcementMode DefaultMode = EnforcementMode.Enforce;
+
+    /// <summary>Trust store name. Default <c>Default</c>. On a connection made for a configured host with its own <c>TrustStore</c>, the host's store is used instead.</summary>
     public string? TrustStore { get; set; }
 
-    /// <summary><c>Certificate</c> (default) or <c>None</c>.</summary>
+    /// <summary><c>Certificate</c> (default) or <c>None</c> (names only; a number is refused).</summary>
     public string? Require { get; set; }
 
     /// <summary><c>Enforce</c> (default) or <c>LogOnly</c>: log "would deny" and forward.</summary>
     public string? Mode { get; set; }
 
+    /// <summary>The denial response. Default 404 <c>Not Found</c>, <c>text/plain</c>.</summary>
     public DenySection? Deny { get; set; }
 
+    /// <summary>A denial response per reason; the keys are <see cref="DenyReason"/> names.</summary>
+    [ConfigKeysFrom(typeof(DenyReason), Except = [nameof(DenyReason.None)])]
     public Dictionary<string, DenySection> DenyByReason { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Any-of allow-list. Omitted: any valid certificate. Present with every list empty: nobody.</summary>
@@ -186,7 +227,10 @@ public sealed class HostSection
 {
     public ServerCertificateSection? ServerCertificate { get; set; }
 
-    /// <summary>Trust store the handshake validates against for this host. Default: the default policy's.</summary>
+    /// <summary>
+    /// Trust store every request on a connection made for this host is judged against, whatever the
+    /// route's policy. Default: the default policy's (and then each policy's own).
+    /// </summary>
     public string? TrustStore { get; set; }
 
     /// <summary>Policy for routes of this host without their own. Default <c>Default</c>.</summary>
@@ -203,6 +247,10 @@ public sealed class GeoIpSection
 /// <summary>A denial: a response (status/body/headers) or <c>Action: Close</c>.</summary>
 public sealed class DenySection
 {
+    public const DenialAction DefaultAction = DenialAction.Respond;
+
+    public const int DefaultStatus = DenialResponse.DefaultStatus;
+
     /// <summary><c>Respond</c> (default) or <c>Close</c> (zero bytes, connection closed).</summary>
     public string? Action { get; set; }
 
@@ -228,13 +276,15 @@ public sealed class TlsSection
     public bool RejectAtHandshake { get; set; }
 
     /// <summary>Time allowed for a TLS handshake. Default 10 s.</summary>
-    public TimeSpan? HandshakeTimeout { get; set; }
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary><c>MtlsGate:Forwarding</c>.</summary>
 public sealed class ForwardingSection
 {
-    /// <summary><c>Individual</c> (default), <c>Rfc9440</c> or <c>None</c>.</summary>
+    public const IdentityHeaderFormat DefaultIdentityHeaders = IdentityHeaderFormat.Individual;
+
+    /// <summary><c>Individual</c> (default), <c>Rfc9440</c>, <c>Xfcc</c> or <c>None</c>.</summary>
     public string? IdentityHeaders { get; set; }
 
     /// <summary>Send the client's Host to the backend (Vaultwarden needs it). Default true.</summary>
@@ -244,21 +294,23 @@ public sealed class ForwardingSection
 /// <summary><c>MtlsGate:Limits</c>: Kestrel limits that matter for a proxy.</summary>
 public sealed class LimitsSection
 {
-    /// <summary>Largest request body in bytes (streamed, never buffered). Default 1 GiB (Vaultwarden needs 525 MB).</summary>
-    public long? MaxRequestBodySize { get; set; }
+    public const long DefaultMaxRequestBodySize = 1L << 30;
 
-    /// <summary>Default 30 s.</summary>
-    public TimeSpan? RequestHeadersTimeout { get; set; }
+    /// <summary>Largest request body in bytes (streamed, never buffered). Default 1 GiB (Vaultwarden needs 525 MB).</summary>
+    public long MaxRequestBodySize { get; set; } = DefaultMaxRequestBodySize;
+
+    /// <summary>Slow-header clients are dropped after this. Default 30 s.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Default 130 s.</summary>
-    public TimeSpan? KeepAliveTimeout { get; set; }
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
 
-    /// <summary>Default unlimited.</summary>
+    /// <summary>Default unlimited (null).</summary>
     public long? MaxConcurrentConnections { get; set; }
 
     /// <summary>HTTP/2 streams per connection. Default 100.</summary>
-    public int? MaxStreamsPerConnection { get; set; }
+    public int MaxStreamsPerConnection { get; set; } = 100;
 
     /// <summary>On SIGTERM, how long in-flight requests may finish after the listeners stop accepting. Default 30 s.</summary>
-    public TimeSpan? DrainTimeout { get; set; }
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -94,7 +94,10 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             : !snapshot.Hosts.ContainsKey(requestHost);
     }
 
-    /// <summary>The route's policy and the connection's identity judged against that policy's trust store.</summary>
+    /// <summary>
+    /// The route's policy and the connection's identity judged against the trust store
+    /// <see cref="PolicyResolution.For"/> names: a configured host's own store on its connections, else the policy's.
+    /// </summary>
     public static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(HttpContext context, GatewaySnapshot snapshot, RouteModel? route)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -102,17 +105,13 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         string? policyName = null;
         route?.Config.Metadata?.TryGetValue(ConfigCompiler.PolicyMetadataKey, out policyName);
         var connection = context.Features.Get<ConnectionIdentityFeature>();
-        var policy = policyName is null && connection?.HostName is { } hostName && snapshot.Hosts.TryGetValue(hostName, out var host) && host.Policy is not null
-            ? host.Policy
-            : snapshot.PolicyFor(policyName);
+        var (policy, store) = PolicyResolution.For(snapshot, connection?.HostName, policyName);
         if (connection is null)
         {
             return (policy, ClientIdentity.None);
         }
 
-        var identity = snapshot.TrustStores.TryGetValue(policy.TrustStore, out var store)
-            ? connection.IdentityFor(store)
-            : connection.Identity;
+        var identity = store is not null ? connection.IdentityFor(store) : connection.Identity;
         return (policy, identity);
     }
 

@@ -44,6 +44,9 @@ public sealed record CompiledPolicy(
 
     public bool HasCountryRules => AllowCountries.Count != 0 || DenyCountries.Count != 0;
 
+    /// <summary>Denies every request (reason <see cref="DenyReason.NoRoute"/>), whatever the mode: what a route naming an unknown policy gets.</summary>
+    public bool DeniesEverything { get; init; }
+
     /// <summary>The response for a denial with this reason: the per-reason override, else <see cref="Deny"/>.</summary>
     public DenialResponse ResponseFor(DenyReason reason) =>
         DenyByReason.Count != 0 && DenyByReason.TryGetValue(reason, out var response) ? response

@@ -20,6 +20,11 @@ public static class PolicyEvaluator
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(policy);
 
+        if (policy.DeniesEverything)
+        {
+            return Decision.Deny(DenyReason.NoRoute);
+        }
+
         var reason = Reason(identity, request, policy);
         if (reason == DenyReason.None)
         {
