@@ -191,9 +191,10 @@ public static class ConfigSchema
                 return;
         }
 
-        // A section, map or list: a value there (even "") is a wrong shape; null is an empty {} or [].
+        // A section, map or list: a value there is a wrong shape. The JSON provider gives an empty
+        // {} (and null) as a null value and an empty [] as "": both are "present and empty".
         var shape = schema is ListNode ? "a list (array)" : "a section (object)";
-        if (node.Value is { } scalar)
+        if (node.Value is { Length: > 0 } scalar)
         {
             errors.Add(node.Path, $"expected {shape}, found the value '{scalar}'.");
             return;
