@@ -38,20 +38,33 @@ public static class CheckCommand
         foreach (var host in snapshot.Hosts.Values)
         {
             var certificate = host.ServerCertificate is null ? "(top-level)" : host.ServerCertificate.Leaf.Subject;
-            Console.Out.WriteLine($"Host {host.Name}: server certificate {certificate}, trust store {host.TrustStore?.Name ?? "(default policy's)"}, policy for routes without their own {host.Policy?.Name ?? snapshot.DefaultPolicy.Name}; a request for another host on its connections gets 421");
+            var trust = host.TrustStore is null ? "(each policy's own)" : $"{host.TrustStore.Name} (for every request on its connections, whatever the route)";
+            Console.Out.WriteLine($"Host {host.Name}: server certificate {certificate}, trust store {trust}, policy for routes without their own {host.Policy?.Name ?? snapshot.DefaultPolicy.Name}; a request for another host on its connections gets 421");
         }
 
         Console.Out.WriteLine();
+        Console.Out.WriteLine("Effective policy and trust store per route (connections without a configured host; then each host where it differs):");
         Console.Out.WriteLine($"{"ROUTE",-20} {"PATH",-30} {"POLICY",-12} {"REQUIRE",-12} {"MODE",-8} {"TRUST",-10} DENY");
         foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())
         {
             var named = route[$"Metadata:{ConfigCompiler.PolicyMetadataKey}"];
-            var policy = snapshot.PolicyFor(named);
-            Console.Out.WriteLine($"{route.Key,-20} {route["Match:Path"] ?? "(any)",-30} {policy.Name + (named is null ? "*" : ""),-12} {policy.Require,-12} {policy.Mode,-8} {policy.TrustStore,-10} {Describe(policy.Deny)}");
+            var (policy, store) = PolicyResolution.For(snapshot, null, named);
+            Console.Out.WriteLine($"{route.Key,-20} {route["Match:Path"] ?? "(any)",-30} {policy.Name + (named is null ? "*" : ""),-12} {policy.Require,-12} {policy.Mode,-8} {store?.Name ?? "-",-10} {Describe(policy.Deny)}");
+            var matchHosts = RouteCompiler.MatchHosts(route.GetSection("Match:Hosts"));
+            foreach (var host in snapshot.Hosts.Values.Where(h => RouteCompiler.CanServe(matchHosts, h.Name)))
+            {
+                var (hostPolicy, hostStore) = PolicyResolution.For(snapshot, host.Name, named);
+                if (!ReferenceEquals(hostPolicy, policy) || !ReferenceEquals(hostStore, store))
+                {
+                    Console.Out.WriteLine($"{"  on " + host.Name,-20} {"",-30} {hostPolicy.Name,-12} {hostPolicy.Require,-12} {hostPolicy.Mode,-8} {hostStore?.Name ?? "-",-10} {Describe(hostPolicy.Deny)}");
+                }
+            }
         }
 
-        Console.Out.WriteLine($"{"(unmatched)",-20} {"",-30} {snapshot.DefaultPolicy.Name,-12} {"",-12} {"",-8} {"",-10} {Describe(snapshot.DefaultPolicy.Deny)}");
-        Console.Out.WriteLine("* no MtlsGate.Policy metadata: the Default policy applies (fail closed).");
+        var fallback = PolicyResolution.For(snapshot, null, null);
+        Console.Out.WriteLine($"{"(unmatched)",-20} {"",-30} {snapshot.DefaultPolicy.Name,-12} {"",-12} {"",-8} {fallback.TrustStore?.Name ?? "-",-10} {Describe(snapshot.DefaultPolicy.Deny)}");
+        Console.Out.WriteLine("* no MtlsGate.Policy metadata: the host's Policy, else the Default policy (fail closed).");
+        Console.Out.WriteLine("A configured host's TrustStore holds for every request on its connections; a route whose policy names another is refused at start-up.");
         return CommandLine.Ok;
     }
 

@@ -7,7 +7,7 @@ namespace MtlsGate.Cli;
 /// <summary>
 /// The smallest complete configuration in the public contract's shape: listeners, server
 /// certificate, the Default trust store (with optional CRLs) and one catch-all route to one backend
-/// under the Default policy. <c>init</c> writes it, <c>demo</c> runs it, tests start from it.
+/// without policy metadata (the Default policy, or a host's own). <c>init</c> writes it, <c>demo</c> runs it, tests start from it.
 /// </summary>
 public static class StarterConfig
 {
@@ -37,7 +37,6 @@ public static class StarterConfig
                     {
                         ["ClusterId"] = "app",
                         ["Match"] = new JsonObject { ["Path"] = "{**catch-all}" },
-                        ["Metadata"] = new JsonObject { [ConfigCompiler.PolicyMetadataKey] = GatewaySnapshot.DefaultName },
                     },
                 },
                 ["Clusters"] = new JsonObject
