@@ -128,4 +128,36 @@ public sealed class ConfigurationErrorTests(PublishedGatewayFixture fixture)
         Assert.Contains("Bitwarden", result.StandardError, StringComparison.Ordinal);
         Assert.Contains("AllowClientWipingStatus", result.StandardError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task MisspeltIdentities_Exits2_NamingTheKeyAndTheNearestName_InsteadOfDroppingTheAllowList()
+    {
+        using var pki = TestPki.Create();
+        using var sandbox = Sandbox.Create(pki);
+        var config = Config();
+        config.Gate()["Policies"]!["Default"]!["Identites"] = new JsonObject { ["SubjectCommonNames"] = new JsonArray("my-phone") };
+
+        var result = await ServeAsync(sandbox, config);
+
+        AssertConfigurationError(result);
+        Assert.Contains("MtlsGate:Policies:Default:Identites: unknown key; did you mean 'Identities'?", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Require", "1")]
+    [InlineData("Mode", "1")]
+    [InlineData("Require", "0x1")]
+    public async Task ANumberWhereAPolicyEnumNameBelongs_Exits2_NamingTheKey(string key, string number)
+    {
+        using var pki = TestPki.Create();
+        using var sandbox = Sandbox.Create(pki);
+        var config = Config();
+        config.Gate()["Policies"]!["Default"]![key] = number;
+
+        var result = await ServeAsync(sandbox, config);
+
+        AssertConfigurationError(result);
+        Assert.Contains($"MtlsGate:Policies:Default:{key}: '{number}' is not one of ", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("names only", result.StandardError, StringComparison.Ordinal);
+    }
 }
