@@ -61,7 +61,7 @@ public sealed class ConfigFiles : IDisposable
                            "BypassNetworks": ["192.168.1.0/24"],
                            "DenyByReason": { "Revoked": { "Action": "Close" } } },
               "Admins": { "TrustStore": "Default", "Identities": { "SubjectCommonNames": ["good-device"] } },
-              "OtherDevices": { "TrustStore": "Other", "Require": "Certificate" },
+              "OtherDevices": { "TrustStore": "Other", "Require": "Certificate", "BypassNetworks": ["192.168.1.0/24"] },
               "Public": { "Require": "None" }
             }
             """);
