@@ -92,6 +92,7 @@ public static class ConfigCompiler
 
         var geoIp = CompileGeoIp(options.GeoIp, baseDirectory, policies.Values.Any(p => p.HasCountryRules), errors);
         ValidateRoutes(configuration.GetSection("ReverseProxy"), policies, errors);
+        var proxy = ProxyConfigCompiler.Compile(configuration, errors);
 
         var hosts = CompileHosts(options.Hosts, baseDirectory, trustStores, policies, scope == CompileScope.Server, errors);
         var forwarding = CompileForwarding(options.Forwarding, errors);
@@ -129,7 +130,8 @@ public static class ConfigCompiler
             ClientIpHeader = clientIpHeader,
             GeoIp = geoIp,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
-            InputFiles = InputFiles(options, baseDirectory, reload.CrlCacheDirectory),
+            InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
+            Proxy = proxy,
         };
         return (snapshot, errors);
     }
@@ -794,7 +796,7 @@ public static class ConfigCompiler
         var settings = new ReloadSettings(
             section.PollInterval ?? TimeSpan.FromSeconds(2),
             section.CrlRefreshInterval ?? TimeSpan.FromHours(1),
-            section.CrlCacheDirectory is null ? Path.Combine(Path.GetTempPath(), "mtlsgate-crl-cache") : ResolvePath(baseDirectory, section.CrlCacheDirectory));
+            section.CrlCacheDirectory is null ? ConfigInputs.DefaultCrlCacheDirectory : ResolvePath(baseDirectory, section.CrlCacheDirectory));
         if (settings.PollInterval <= TimeSpan.Zero)
         {
             errors.Add("MtlsGate:Reload:PollInterval: must be positive.");
@@ -817,26 +819,6 @@ public static class ConfigCompiler
         }
 
         return new ExpirySettings(days, section.SendDaysLeftHeader);
-    }
-
-    /// <summary>Every file the snapshot was built from (the reloader watches them).</summary>
-    private static List<string> InputFiles(MtlsGateOptions options, string baseDirectory, string crlCache)
-    {
-        var files = new List<string?> { options.ServerCertificate.Path, options.ServerCertificate.KeyPath, options.GeoIp.Database };
-        foreach (var host in options.Hosts.Values)
-        {
-            files.Add(host.ServerCertificate?.Path);
-            files.Add(host.ServerCertificate?.KeyPath);
-        }
-
-        foreach (var store in options.TrustStores.Values)
-        {
-            files.Add(store.CaBundle);
-            files.AddRange(store.Crls);
-            files.AddRange(store.CrlUrls.Where(u => Uri.TryCreate(u, UriKind.Absolute, out _)).Select(u => CrlCachePath(crlCache, new Uri(u))));
-        }
-
-        return files.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => ResolvePath(baseDirectory, f!)).Distinct().ToList();
     }
 
     private static ForwardingSettings CompileForwarding(ForwardingSection section, List<string> errors)

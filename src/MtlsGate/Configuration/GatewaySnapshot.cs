@@ -121,7 +121,25 @@ public sealed record GatewaySnapshot(
     /// <summary>Files the snapshot was compiled from; a change to any of them triggers a reload.</summary>
     public IReadOnlyList<string> InputFiles { get; init; } = [];
 
-    /// <summary>The policy a route names in its <c>MtlsGate.Policy</c> metadata; unknown or absent: the default (fail closed).</summary>
+    /// <summary>YARP's routes and clusters of this configuration, handed to YARP only when this snapshot is swapped in.</summary>
+    public ProxySnapshot Proxy { get; init; } = ProxySnapshot.Empty;
+
+    /// <summary>
+    /// The policy a route names in its <c>MtlsGate.Policy</c> metadata; absent: the default. A name this
+    /// snapshot does not define (the compiler refuses it, so only a bug gets here) denies everyone: an
+    /// unknown name never falls back to a policy the route did not ask for.
+    /// </summary>
     public CompiledPolicy PolicyFor(string? name) =>
-        name is not null && Policies.TryGetValue(name, out var policy) ? policy : DefaultPolicy;
+        name is null ? DefaultPolicy
+        : Policies.TryGetValue(name, out var policy) ? policy
+        : DefaultPolicy with
+        {
+            Name = $"(unknown policy '{name}')",
+            Require = Requirement.Certificate,
+            Mode = EnforcementMode.Enforce,
+            Identities = new IdentityMatcher([], [], [], [], [], [], [], [], [], []),
+            MethodRestrictions = [],
+            BypassNetworks = [],
+            DenyNetworks = [IPNetwork.Parse("0.0.0.0/0"), IPNetwork.Parse("::/0")],
+        };
 }
