@@ -86,6 +86,9 @@ public sealed class ReloadService(
             IReadOnlyList<string> errors;
             try
             {
+                // This attempt covers the files as they are now: a file that cannot be read (half
+                // written, bad JSON) is attempted once per change, not at every poll.
+                _signature = Signature(_watched);
                 configuration.Reload();
                 // The files of the configuration now read, taken before they are read: a change made
                 // while compiling shows in the next poll.

@@ -55,7 +55,7 @@ public sealed class ConfigCompilerTests : IDisposable
         Assert.Equal(Requirement.Certificate, policy.Require);
         Assert.Equal(EnforcementMode.Enforce, policy.Mode);
         Assert.Same(DenialResponse.NotFound, policy.Deny);
-        Assert.Same(policy, snapshot.PolicyFor("no-such-policy"));
+        Assert.Equal(DenyReason.NetworkNotAllowed, PolicyEvaluator.Evaluate(ClientIdentity.None, new RequestFacts("GET", System.Net.IPAddress.Loopback, null, true), snapshot.PolicyFor("no-such-policy")).Reason);
         Assert.Same(policy, snapshot.PolicyFor(null));
         Assert.Equal(ConfigCompiler.DefaultMaxRequestBodySize, snapshot.Limits.MaxRequestBodySize);
         Assert.True(snapshot.Limits.MaxRequestBodySize >= 525L * 1024 * 1024);
