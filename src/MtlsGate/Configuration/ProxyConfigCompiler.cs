@@ -364,10 +364,32 @@ public static class ProxyConfigCompiler
         {
             if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
             {
-                var near = known.FirstOrDefault(k => k.StartsWith(child.Key[..Math.Min(3, child.Key.Length)], StringComparison.OrdinalIgnoreCase));
+                var near = known.MinBy(k => Distance(k, child.Key));
+                near = near is not null && Distance(near, child.Key) <= 2 ? near : null;
                 errors.Add($"{child.Path}: unknown key{(near is null ? "" : $" (did you mean '{near}'?)")}; known: {string.Join(", ", known)}.");
             }
         }
+    }
+
+    /// <summary>Edit distance ignoring case (for "did you mean").</summary>
+    private static int Distance(string a, string b)
+    {
+        a = a.ToUpperInvariant();
+        b = b.ToUpperInvariant();
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
     }
 
     /// <summary>The children of a section that must hold objects (routes, clusters, destinations, transforms, matchers).</summary>

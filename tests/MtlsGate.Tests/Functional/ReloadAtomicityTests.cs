@@ -152,6 +152,27 @@ public sealed class ReloadAtomicityTests
     }
 
     [Fact]
+    public async Task ARequestsRoute_LeadsToTheConfigurationThatBuiltIt_EvenAfterALaterSwap()
+    {
+        await using var gateway = await TestGateway.StartAsync(AppUnderItsOwnPath);
+        var before = gateway.State.Current;
+        var oldRoute = Assert.Single(before.Proxy.Routes);
+
+        Assert.True(await gateway.WaitForReloadAsync(() =>
+        {
+            gateway.Config["ReverseProxy"]!["Routes"]!["app"] = Route("/v2/{**rest}");
+            WriteConfig(gateway);
+        }));
+        var after = gateway.State.Current;
+        var newRoute = Assert.Single(after.Proxy.Routes);
+
+        Assert.NotSame(before, after);
+        Assert.Same(before, gateway.State.SnapshotFor(oldRoute));
+        Assert.Same(after, gateway.State.SnapshotFor(newRoute));
+        Assert.Same(after, gateway.State.SnapshotFor(null));
+    }
+
+    [Fact]
     public async Task RefusedReload_ThenCreatingTheMissingFile_AppliesTheConfiguration_WithoutAnotherEdit()
     {
         await using var gateway = await TestGateway.StartAsync(AppUnderItsOwnPath);
