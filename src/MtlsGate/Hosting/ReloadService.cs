@@ -20,32 +20,43 @@ namespace MtlsGate.Hosting;
 /// reaches the cache. Polling (not file-system events) works the same on bind mounts, ConfigMaps and
 /// network filesystems.
 /// </summary>
-public sealed class ReloadService(
-    GatewayState state,
-    IConfigurationRoot configuration,
-    GatewayInputs inputs,
-    ExpiryMonitor expiry,
-    IConfigValidator proxyValidator,
-    TimeProvider time,
-    ILogger<ReloadService> logger) : BackgroundService
+public sealed class ReloadService : BackgroundService
 {
     private static readonly HttpClient Http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false })
     {
         Timeout = TimeSpan.FromSeconds(30),
     };
 
+    // Named as the primary-constructor parameters they replace: the code below (CRL fetching too) reads them unchanged.
+    private readonly GatewayState state;
+    private readonly IConfigurationRoot configuration;
+    private readonly GatewayInputs inputs;
+    private readonly ExpiryMonitor expiry;
+    private readonly IConfigValidator proxyValidator;
+    private readonly TimeProvider time;
+    private readonly ILogger<ReloadService> logger;
     private readonly Lock _reloadLock = new();
     private IReadOnlyList<string> _watched = [];
     private string _signature = "";
     private DateTimeOffset _nextCrlFetch = DateTimeOffset.MinValue;
 
+    public ReloadService(GatewayState state, IConfigurationRoot configuration, GatewayInputs inputs, ExpiryMonitor expiry,
+        IConfigValidator proxyValidator, TimeProvider time, ILogger<ReloadService> logger)
+    {
+        this.state = state;
+        this.configuration = configuration;
+        this.inputs = inputs;
+        this.expiry = expiry;
+        this.proxyValidator = proxyValidator;
+        this.time = time;
+        this.logger = logger;
+        // Taken now, before the host starts: ExecuteAsync runs on a pool thread (.NET 10) and may
+        // begin after a file has already changed, which a signature taken there would never see.
+        Watch();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        lock (_reloadLock)
-        {
-            Watch();
-        }
-
         expiry.CheckTrustMaterial();
         while (!stoppingToken.IsCancellationRequested)
         {
