@@ -32,7 +32,8 @@ public static class ConfigCompiler
         IConfiguration configuration, string baseDirectory, CompileScope scope = CompileScope.Server)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var errors = new ConfigErrors();
+        var sink = new List<string>();
+        var errors = new ConfigErrors(sink);
         var section = ConfigSchema.Check(configuration.GetSection(MtlsGateOptions.SectionName), errors);
         var options = Bind(section, errors);
         var server = scope == CompileScope.Server;
@@ -51,6 +52,7 @@ public static class ConfigCompiler
         var geoIp = SettingsCompiler.GeoIp(options.GeoIp, baseDirectory, options.Policies.Values.Any(p => p.AllowCountries.Count + p.DenyCountries.Count != 0), errors);
         var hosts = HostCompiler.Compile(options.Hosts, baseDirectory, trustStores, policies, policyNames, server, errors);
         RouteCompiler.Validate(configuration.GetSection("ReverseProxy"), policies, policyNames, hosts, errors);
+        var proxy = ProxyConfigCompiler.Compile(configuration, sink);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
 
@@ -86,7 +88,8 @@ public static class ConfigCompiler
             ClientIpHeader = clientIpHeader,
             GeoIp = geoIp,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
-            InputFiles = SettingsCompiler.InputFiles(options, baseDirectory, reload.CrlCacheDirectory),
+            InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
+            Proxy = proxy,
         };
         return (snapshot, errors.All);
     }

@@ -121,6 +121,9 @@ public sealed record GatewaySnapshot(
     /// <summary>Files the snapshot was compiled from; a change to any of them triggers a reload.</summary>
     public IReadOnlyList<string> InputFiles { get; init; } = [];
 
+    /// <summary>YARP's routes and clusters of this configuration, handed to YARP only when this snapshot is swapped in.</summary>
+    public ProxySnapshot Proxy { get; init; } = ProxySnapshot.Empty;
+
     /// <summary>
     /// The policy a route names in its <c>MtlsGate.Policy</c> metadata; absent: the default. An unknown
     /// name (the compile refuses it, but routes and snapshot could disagree for a moment) denies

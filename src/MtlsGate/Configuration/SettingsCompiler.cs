@@ -88,27 +88,6 @@ public static class SettingsCompiler
         }
     }
 
-    /// <summary>Every file the snapshot was built from (the reloader watches them).</summary>
-    public static List<string> InputFiles(MtlsGateOptions options, string baseDirectory, string crlCache)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var files = new List<string?> { options.ServerCertificate.Path, options.ServerCertificate.KeyPath, options.GeoIp.Database };
-        foreach (var host in options.Hosts.Values)
-        {
-            files.Add(host.ServerCertificate?.Path);
-            files.Add(host.ServerCertificate?.KeyPath);
-        }
-
-        foreach (var store in options.TrustStores.Values)
-        {
-            files.Add(store.CaBundle);
-            files.AddRange(store.Crls);
-            files.AddRange(store.CrlUrls.Where(u => Uri.TryCreate(u, UriKind.Absolute, out _)).Select(u => TrustStoreCompiler.CrlCachePath(crlCache, new Uri(u))));
-        }
-
-        return files.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => ConfigCompiler.ResolvePath(baseDirectory, f!)).Distinct().ToList();
-    }
-
     /// <summary>Whether any policy has country rules (then a GeoIP database is required).</summary>
     public static bool NeedsGeoIp(IEnumerable<CompiledPolicy> policies) => policies.Any(p => p.HasCountryRules);
 }

@@ -27,8 +27,9 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
     public async Task InvokeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var snapshot = state.Current;
         var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
+        // The configuration that built this request's route, not whichever is current (see GatewayState).
+        var snapshot = state.SnapshotFor(route?.Config);
         var (policy, identity) = Resolve(context, snapshot, route);
         var decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy), policy);
         var routeId = route?.Config.RouteId ?? NoRoute;

@@ -129,11 +129,18 @@ public static class GatewayApp
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, TimeProvider.System, kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
-        builder.Services.AddMtlsGateProxy(configuration, state);
+        builder.Services.AddMtlsGateProxy(state);
         RemoveDataProtectionKeyRingStartup(builder.Services);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        var proxyErrors = ProxyConfigCompiler.ValidateAsync(app.Services.GetRequiredService<Yarp.ReverseProxy.Configuration.IConfigValidator>(), snapshot.Proxy).GetAwaiter().GetResult();
+        if (proxyErrors.Count != 0)
+        {
+            ((IDisposable)app).Dispose();
+            return new GatewayBuild(null, null, proxyErrors);
+        }
+
         app.UseMtlsGateManagement();
         app.UseRouting();
         app.UseMiddleware<GatewayMiddleware>();

@@ -34,6 +34,9 @@ internal static partial class Log
     [LoggerMessage(1012, LogLevel.Warning, "Listen addresses or limits changed: they take effect at the next restart", EventName = "ReloadNeedsRestart")]
     public static partial void ReloadNeedsRestart(ILogger logger);
 
+    [LoggerMessage(1120, LogLevel.Error, "YARP did not take the routes and clusters of the configuration in force; it keeps serving its previous ones, each judged with the configuration that built it: {Error}", EventName = "ProxyConfigNotApplied")]
+    public static partial void ProxyConfigNotApplied(ILogger logger, string error);
+
     [LoggerMessage(1020, LogLevel.Information, "CRL fetched from {Url} ({Bytes} bytes), verified and cached", EventName = "CrlFetched")]
     public static partial void CrlFetched(ILogger logger, string url, int bytes);
 

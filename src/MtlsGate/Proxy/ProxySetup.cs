@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MtlsGate.Denials;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
+using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.Transforms;
 
@@ -15,11 +15,15 @@ public static class ProxySetup
     public const string RealIpHeader = "X-Real-IP";
     public const string DaysLeftHeader = "X-Client-Cert-Days-Left";
 
-    public static IServiceCollection AddMtlsGateProxy(this IServiceCollection services, IConfiguration configuration, GatewayState state)
+    public static IServiceCollection AddMtlsGateProxy(this IServiceCollection services, GatewayState state)
     {
         var preserveHost = state.Current.Forwarding.PreserveHost;
+        // Routes and clusters come from the compiled snapshot (never from YARP's own reader of the
+        // ReverseProxy section) and change only when a whole configuration is swapped in.
+        services.AddSingleton(new SnapshotProxyConfigProvider(state));
+        services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<SnapshotProxyConfigProvider>());
+        services.AddSingleton<IConfigChangeListener, ProxyConfigListener>();
         services.AddReverseProxy()
-            .LoadFromConfig(configuration.GetSection("ReverseProxy"))
             .AddTransforms(builder =>
             {
                 // Vaultwarden needs the original Host; YARP would send the destination's.
@@ -60,8 +64,9 @@ public static class ProxySetup
 
     private static KeyValuePair<string, string>[] HeadersFor(HttpContext context, ConnectionIdentityFeature connection, GatewayState state)
     {
-        var snapshot = state.Current;
-        var (_, identity) = GatewayMiddleware.Resolve(context, snapshot, context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>());
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
+        var snapshot = state.SnapshotFor(route?.Config);
+        var (_, identity) = GatewayMiddleware.Resolve(context, snapshot, route);
         var format = snapshot.Forwarding.IdentityHeaders;
         if (connection.HeaderCache is HeaderCacheEntry entry && ReferenceEquals(entry.Identity, identity) && entry.Format == format)
         {
