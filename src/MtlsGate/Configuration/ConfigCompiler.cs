@@ -68,8 +68,10 @@ public static class ConfigCompiler
         }
 
         var serverCertificate = scope == CompileScope.Server ? CompileServerCertificate(options.ServerCertificate, baseDirectory, errors) : null;
-        var reload = CompileReload(options.Reload, baseDirectory, errors);
+        var stateDirectory = StateDirectoryCompiler.Compile(options, baseDirectory, errors);
+        var reload = CompileReload(options.Reload, baseDirectory, errors) with { CrlCacheDirectory = StateDirectoryCompiler.CrlCache(options.Reload, baseDirectory, stateDirectory, errors) };
         var trustStores = CompileTrustStores(options.TrustStores, baseDirectory, reload.CrlCacheDirectory, errors);
+        StateDirectoryCompiler.CheckCrls(trustStores.Values, stateDirectory, errors);
         var expiry = CompileExpiry(options.Expiry, errors);
         var globalLogOnly = false;
         if (options.Mode is { } globalMode)
@@ -96,6 +98,7 @@ public static class ConfigCompiler
         var hosts = CompileHosts(options.Hosts, baseDirectory, trustStores, policies, scope == CompileScope.Server, errors);
         var forwarding = CompileForwarding(options.Forwarding, errors);
         var limits = CompileLimits(options.Limits, options.Tls, errors);
+        var liveLimits = LiveLimitsCompiler.Compile(options.Limits, errors);
 
         policies.TryGetValue(GatewaySnapshot.DefaultName, out var defaultPolicy);
         trustStores.TryGetValue(defaultPolicy?.TrustStore ?? GatewaySnapshot.DefaultName, out var connectionStore);
@@ -104,7 +107,7 @@ public static class ConfigCompiler
             errors.Add($"MtlsGate:TrustStores:{GatewaySnapshot.DefaultName}:CaBundle: required (the default policy requires a client certificate and needs a trust store to check it against).");
         }
 
-        if (errors.Count != 0 || defaultPolicy is null)
+        if (errors.Count != 0 || defaultPolicy is null || (scope == CompileScope.Server && !StateDirectoryCompiler.Commit(stateDirectory, reload.CrlCacheDirectory, trustStores.Values, errors)))
         {
             return (null, errors);
         }
@@ -124,6 +127,8 @@ public static class ConfigCompiler
         {
             Reload = reload,
             Expiry = expiry,
+            StateDirectory = stateDirectory,
+            LiveLimits = liveLimits,
             Hosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             TrustedProxies = trustedProxies,
             ClientIpHeader = clientIpHeader,
@@ -392,7 +397,7 @@ public static class ConfigCompiler
             var problem = crl.Verify(authority, DateTimeOffset.UtcNow);
             if (problem is null)
             {
-                return new CrlSource(crl, authority, path);
+                return new CrlSource(crl, authority, path) { Key = key };
             }
 
             if (authority.SubjectName.RawData.AsSpan().SequenceEqual(crl.Issuer.RawData))
@@ -794,7 +799,7 @@ public static class ConfigCompiler
         var settings = new ReloadSettings(
             section.PollInterval ?? TimeSpan.FromSeconds(2),
             section.CrlRefreshInterval ?? TimeSpan.FromHours(1),
-            section.CrlCacheDirectory is null ? Path.Combine(Path.GetTempPath(), "mtlsgate-crl-cache") : ResolvePath(baseDirectory, section.CrlCacheDirectory));
+            ""); // set by StateDirectoryCompiler.CrlCache
         if (settings.PollInterval <= TimeSpan.Zero)
         {
             errors.Add("MtlsGate:Reload:PollInterval: must be positive.");

@@ -22,13 +22,9 @@ public sealed class ReloadService(
     GatewayInputs inputs,
     ExpiryMonitor expiry,
     TimeProvider time,
+    CrlFetcher crlFetcher,
     ILogger<ReloadService> logger) : BackgroundService
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-    };
-
     private string _signature = "";
     private DateTimeOffset _nextCrlFetch = DateTimeOffset.MinValue;
 
@@ -43,7 +39,7 @@ public sealed class ReloadService(
                 await Task.Delay(state.Current.Reload.PollInterval, time, stoppingToken).ConfigureAwait(false);
                 if (time.GetUtcNow() >= _nextCrlFetch)
                 {
-                    await FetchCrlsAsync(stoppingToken).ConfigureAwait(false);
+                    await crlFetcher.FetchAllAsync(state.Current, stoppingToken).ConfigureAwait(false);
                     _nextCrlFetch = time.GetUtcNow() + state.Current.Reload.CrlRefreshInterval;
                 }
 
@@ -94,47 +90,6 @@ public sealed class ReloadService(
         state.RejectReload(errors);
         Log.ReloadFailed(logger, errors.Count, string.Join(" | ", errors));
         return false;
-    }
-
-    private async Task FetchCrlsAsync(CancellationToken cancellationToken)
-    {
-        var snapshot = state.Current;
-        foreach (var crlUrl in snapshot.CrlUrls)
-        {
-            if (!snapshot.TrustStores.TryGetValue(crlUrl.TrustStore, out var store))
-            {
-                continue;
-            }
-
-            try
-            {
-                var bytes = await Http.GetByteArrayAsync(crlUrl.Url, cancellationToken).ConfigureAwait(false);
-                var errors = new List<string>();
-                var path = ConfigCompiler.CrlCachePath(snapshot.Reload.CrlCacheDirectory, crlUrl.Url);
-                Directory.CreateDirectory(snapshot.Reload.CrlCacheDirectory);
-                var temporary = path + ".download";
-                await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
-                if (ConfigCompiler.LoadCrl(temporary, crlUrl.Url.ToString(), store.Authorities.ToList(), errors) is null)
-                {
-                    File.Delete(temporary);
-                    Log.CrlFetchRejected(logger, crlUrl.Url.ToString(), string.Join(" | ", errors));
-                    continue;
-                }
-
-                if (File.Exists(path) && (await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false)).AsSpan().SequenceEqual(bytes))
-                {
-                    File.Delete(temporary);
-                    continue;
-                }
-
-                File.Move(temporary, path, overwrite: true);
-                Log.CrlFetched(logger, crlUrl.Url.ToString(), bytes.Length);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or UnauthorizedAccessException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                Log.CrlFetchFailed(logger, crlUrl.Url.ToString(), ex.Message);
-            }
-        }
     }
 
     /// <summary>Size and modification time of every input: configuration files and the files the snapshot uses.</summary>
