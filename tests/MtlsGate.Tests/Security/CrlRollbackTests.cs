@@ -127,27 +127,24 @@ public sealed class CrlRollbackTests : IDisposable
         var good = TestPki.Crl(Pki.Root, [Pki.Good], number: 1);
         var huge = 0;
         long sent = 0;
-        await using var server = await CrlServer.StartAsync(async context =>
+        // A raw socket server: a write succeeds only while the gateway still reads (Kestrel would
+        // silently discard writes after the client hung up, hiding how much was really taken).
+        await using var server = RawHttpServer.Start(async stream =>
         {
             if (Volatile.Read(ref huge) == 0)
             {
-                await context.Response.Body.WriteAsync(good);
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {good.Length}\r\nConnection: close\r\n\r\n"));
+                await stream.WriteAsync(good);
                 return;
             }
 
-            // 1 GiB of zeros, streamed (no Content-Length): only reading the body shows its size.
+            // Up to 1 GiB of zeros, close-delimited (no Content-Length): only reading the body shows its size.
+            await stream.WriteAsync("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"u8.ToArray());
             var chunk = new byte[64 * 1024];
-            try
+            for (var i = 0; i < 16 * 1024; i++)
             {
-                for (var i = 0; i < 16 * 1024; i++)
-                {
-                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
-                    Interlocked.Add(ref sent, chunk.Length);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
-            {
-                // The gateway hung up: what this test wants.
+                await stream.WriteAsync(chunk);
+                Interlocked.Add(ref sent, chunk.Length);
             }
         });
         await using var gateway = await StartWithUrlAsync(server.Url, config => config["MtlsGate"]!["Limits"] = new JsonObject { ["MaxCrlBytes"] = 1024 * 1024 });
@@ -224,5 +221,70 @@ public sealed class CrlRollbackTests : IDisposable
         }
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    }
+
+    /// <summary>The smallest HTTP/1.1 server on a raw loopback socket: reads a request head, lets the test write the response, closes.</summary>
+    private sealed class RawHttpServer : IAsyncDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener;
+        private readonly Task _loop;
+
+        private RawHttpServer(System.Net.Sockets.TcpListener listener, Func<Stream, Task> respond)
+        {
+            _listener = listener;
+            _loop = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    System.Net.Sockets.TcpClient client;
+                    try
+                    {
+                        client = await _listener.AcceptTcpClientAsync();
+                    }
+                    catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+                    {
+                        return;
+                    }
+
+                    _ = Task.Run(async () =>
+                    {
+                        using (client)
+                        {
+                            var stream = client.GetStream();
+                            try
+                            {
+                                var head = new List<byte>();
+                                var one = new byte[1];
+                                while (!(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n') && await stream.ReadAsync(one) == 1)
+                                {
+                                    head.Add(one[0]);
+                                }
+
+                                await respond(stream);
+                            }
+                            catch (IOException)
+                            {
+                                // The gateway hung up.
+                            }
+                        }
+                    });
+                }
+            });
+        }
+
+        public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/root.crl";
+
+        public static RawHttpServer Start(Func<Stream, Task> respond)
+        {
+            var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return new RawHttpServer(listener, respond);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            await _loop;
+        }
     }
 }
