@@ -27,7 +27,8 @@ VOLUME ["/config", "/certs", "/var/lib/mtlsgate"]
 ENV DOTNET_EnableDiagnostics=0 \
     DOTNET_gcServer=0 \
     MtlsGate__Listen__Gateway=https://0.0.0.0:8443 \
-    MtlsGate__Listen__Management=http://127.0.0.1:8081
+    MtlsGate__Listen__Management=http://127.0.0.1:8081 \
+    MtlsGate__StateDirectory=/var/lib/mtlsgate
 EXPOSE 8443 8081
 # 8081 is the management port: loopback inside the container by default (HEALTHCHECK runs inside);
 # exposing it needs MtlsGate__Listen__Management=http://0.0.0.0:8081 and MtlsGate__Listen__AllowRemoteManagement=true.
