@@ -62,7 +62,7 @@ public sealed class CrlFetcher(TimeProvider time, ILogger<CrlFetcher> logger) : 
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(crlUrl);
-        if (!snapshot.TrustStores.TryGetValue(crlUrl.TrustStore, out var store))
+        if (!snapshot.TrustStores.TryGetValue(crlUrl.TrustStore, out var store) || snapshot.StateDirectory.Length == 0)
         {
             return CrlFetchOutcome.Failed;
         }
