@@ -18,12 +18,17 @@ RUN dotnet publish src/MtlsGate/MtlsGate.csproj -c Release -o /app
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
+# The private state directory (CRL cache, CRL high-water marks; MtlsGate:StateDirectory's default in a
+# container): owned by the app user, 0700, and a volume so it is writable under --read-only and
+# survives a new container (the marks are what stop an old CRL from being accepted again).
+RUN mkdir -p /var/lib/mtlsgate && chown "$APP_UID" /var/lib/mtlsgate && chmod 0700 /var/lib/mtlsgate
 # Configuration and certificates are mounted, never baked in.
-VOLUME ["/config", "/certs"]
+VOLUME ["/config", "/certs", "/var/lib/mtlsgate"]
 ENV DOTNET_EnableDiagnostics=0 \
     DOTNET_gcServer=0 \
     MtlsGate__Listen__Gateway=https://0.0.0.0:8443 \
-    MtlsGate__Listen__Management=http://127.0.0.1:8081
+    MtlsGate__Listen__Management=http://127.0.0.1:8081 \
+    MtlsGate__StateDirectory=/var/lib/mtlsgate
 EXPOSE 8443 8081
 # 8081 is the management port: loopback inside the container by default (HEALTHCHECK runs inside);
 # exposing it needs MtlsGate__Listen__Management=http://0.0.0.0:8081 and MtlsGate__Listen__AllowRemoteManagement=true.

@@ -11,8 +11,11 @@ namespace MtlsGate.Cli;
 /// </summary>
 public static class StarterConfig
 {
+    /// <summary>The starter's state directory: relative, so beside the configuration file (never /var/lib for a demo, a test or an <c>init</c> folder).</summary>
+    public const string StateDirectory = "state";
+
     public static JsonObject Build(string gatewayUrl, string managementUrl, Uri backend, string serverPem = "server.pem", string serverKey = "server.key",
-        string caBundle = "ca.pem", IReadOnlyList<string>? crls = null)
+        string caBundle = "ca.pem", IReadOnlyList<string>? crls = null, string stateDirectory = StateDirectory)
     {
         ArgumentNullException.ThrowIfNull(backend);
         var trustStore = new JsonObject { ["CaBundle"] = caBundle };
@@ -28,6 +31,7 @@ public static class StarterConfig
                 ["Listen"] = new JsonObject { ["Gateway"] = gatewayUrl, ["Management"] = managementUrl },
                 ["ServerCertificate"] = new JsonObject { ["Path"] = serverPem, ["KeyPath"] = serverKey },
                 ["TrustStores"] = new JsonObject { [GatewaySnapshot.DefaultName] = trustStore },
+                ["StateDirectory"] = stateDirectory,
             },
             ["ReverseProxy"] = new JsonObject
             {

@@ -41,8 +41,10 @@ public static class ConfigCompiler
         var (gatewayEndpoints, management) = server ? ListenCompiler.Compile(options.Listen, section.GetSection("Listen"), errors) : ([], null);
         SettingsCompiler.Logging(options.Logging, errors);
         var serverCertificate = server ? ServerCertificateCompiler.Compile(options.ServerCertificate, baseDirectory, "MtlsGate:ServerCertificate", errors) : null;
-        var reload = SettingsCompiler.Reload(options.Reload, baseDirectory, errors);
+        var stateDirectory = StateDirectoryCompiler.Compile(options, baseDirectory, sink);
+        var reload = SettingsCompiler.Reload(options.Reload, errors) with { CrlCacheDirectory = StateDirectoryCompiler.CrlCache(options.Reload, baseDirectory, stateDirectory, sink) };
         var trustStores = TrustStoreCompiler.Compile(options.TrustStores, baseDirectory, reload.CrlCacheDirectory, errors);
+        StateDirectoryCompiler.CheckCrls(trustStores.Values, stateDirectory, sink);
         var expiry = SettingsCompiler.Expiry(options.Expiry, errors);
         var globalLogOnly = PolicyCompiler.GlobalLogOnly(options.Mode, errors);
         var policies = PolicyCompiler.Compile(options.Policies, section.GetSection("Policies"), trustStores, globalLogOnly, errors);
@@ -55,6 +57,7 @@ public static class ConfigCompiler
         var proxy = ProxyConfigCompiler.Compile(configuration, sink);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
+        var liveLimits = LiveLimitsCompiler.Compile(options.Limits, sink);
 
         policies.TryGetValue(GatewaySnapshot.DefaultName, out var defaultPolicy);
         trustStores.TryGetValue(defaultPolicy?.TrustStore ?? GatewaySnapshot.DefaultName, out var connectionStore);
@@ -63,7 +66,7 @@ public static class ConfigCompiler
             errors.Add($"MtlsGate:TrustStores:{GatewaySnapshot.DefaultName}:CaBundle", "required (the default policy requires a client certificate and needs a trust store to check it against).");
         }
 
-        if (errors.Count != 0 || defaultPolicy is null)
+        if (errors.Count != 0 || defaultPolicy is null || (scope == CompileScope.Server && !StateDirectoryCompiler.Commit(stateDirectory, reload.CrlCacheDirectory, trustStores.Values, errors)))
         {
             return (null, errors.All);
         }
@@ -83,11 +86,15 @@ public static class ConfigCompiler
         {
             Reload = reload,
             Expiry = expiry,
+            StateDirectory = stateDirectory,
+            LiveLimits = liveLimits,
             Hosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             TrustedProxies = trustedProxies,
             ClientIpHeader = clientIpHeader,
             GeoIp = geoIp,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
+            StateDirectory = stateDirectory,
+            LiveLimits = liveLimits,
             InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
             Proxy = proxy,
         };

@@ -27,9 +27,12 @@ public static class ConfigInputs
             // Binding stops at the first value it cannot convert; what was bound before it is still listed.
         }
 
+        var stateDirectory = string.IsNullOrWhiteSpace(options.StateDirectory)
+            ? StateDirectoryCompiler.DefaultPath()
+            : ConfigCompiler.ResolvePath(baseDirectory, options.StateDirectory);
         var crlCache = options.Reload.CrlCacheDirectory is { Length: > 0 } cache
             ? ConfigCompiler.ResolvePath(baseDirectory, cache)
-            : ReloadSection.DefaultCrlCacheDirectory;
+            : Path.Combine(stateDirectory, "crl-cache");
         return Files(options, baseDirectory, crlCache);
     }
 

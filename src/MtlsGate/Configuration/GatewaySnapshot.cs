@@ -81,6 +81,16 @@ public sealed record LimitsSettings(
     TimeSpan DrainTimeout);
 
 /// <summary>
+/// Limits read per request or per CRL download (not by Kestrel at start-up), so a reload applies them at once.
+/// </summary>
+/// <param name="MaxConnectionLifetime">A connection older than this is denied at its next request and closed; null: no limit.</param>
+/// <param name="MaxCrlBytes">Largest CRL download accepted.</param>
+public sealed record LiveLimits(TimeSpan? MaxConnectionLifetime, long MaxCrlBytes)
+{
+    public static readonly LiveLimits Default = new(null, LimitsSection.DefaultMaxCrlBytes);
+}
+
+/// <summary>
 /// Everything the gateway decides with, compiled from configuration and immutable. Reloads build a
 /// new one and swap it whole; a failed build leaves the last good one in place.
 /// </summary>
@@ -102,6 +112,12 @@ public sealed record GatewaySnapshot(
     public ReloadSettings Reload { get; init; } = new(TimeSpan.FromSeconds(2), TimeSpan.FromHours(1), Path.GetTempPath());
 
     public ExpirySettings Expiry { get; init; } = new([30, 7, 1], false);
+
+    /// <summary>The private state directory (CRL cache, CRL high-water marks); see <c>MtlsGate:StateDirectory</c>.</summary>
+    public string StateDirectory { get; init; } = "";
+
+    /// <summary>Limits applied without a restart: connection lifetime, CRL download size.</summary>
+    public LiveLimits LiveLimits { get; init; } = LiveLimits.Default;
 
     public IReadOnlyList<CrlUrl> CrlUrls { get; init; } = [];
 

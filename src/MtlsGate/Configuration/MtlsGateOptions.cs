@@ -52,6 +52,16 @@ public sealed class MtlsGateOptions
     public string? Mode { get; set; }
 
     public GeoIpSection GeoIp { get; set; } = new();
+
+    /// <summary>
+    /// The private state directory: the CRL cache (<c>crl-cache/</c>) and the CRL high-water marks
+    /// (<c>crl-marks.json</c>). Default: <c>/var/lib/mtlsgate</c> when running as root or in the
+    /// container (<c>DOTNET_RUNNING_IN_CONTAINER=true</c>), else <c>$XDG_STATE_HOME/mtlsgate</c>, else
+    /// <c>~/.local/state/mtlsgate</c>; relative paths resolve against the configuration file's folder.
+    /// Created 0700; start-up is refused when it is a symlink, owned by another user, or group/world-writable
+    /// (another user could plant an old CRL or redirect a write).
+    /// </summary>
+    public string? StateDirectory { get; set; }
 }
 
 /// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>
@@ -136,10 +146,11 @@ public sealed class ReloadSection
     /// <summary>How often CRL URLs are fetched. Default 1 h.</summary>
     public TimeSpan CrlRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Used when <see cref="CrlCacheDirectory"/> is not set.</summary>
-    public static string DefaultCrlCacheDirectory => Path.Combine(Path.GetTempPath(), "mtlsgate-crl-cache");
-
-    /// <summary>Where fetched CRLs are cached. Default <c>$TMPDIR/mtlsgate-crl-cache</c>.</summary>
+    /// <summary>
+    /// Where fetched CRLs are cached. Default <c>crl-cache</c> in <see cref="MtlsGateOptions.StateDirectory"/>.
+    /// When set, it must pass the same checks as the state directory (created 0700, ours, not
+    /// group/world-writable, not a symlink): a cache others can write lets them plant an old CRL.
+    /// </summary>
     public string? CrlCacheDirectory { get; set; }
 }
 
@@ -313,4 +324,20 @@ public sealed class LimitsSection
 
     /// <summary>On SIGTERM, how long in-flight requests may finish after the listeners stop accepting. Default 30 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A connection older than this is answered with the policy's denial (reason
+    /// <c>ConnectionLifetimeExceeded</c>) at its next request and then closed, so the client makes a new
+    /// handshake (judged against the trust material of that moment). Default null: no limit (verdicts
+    /// still expire with the certificate or CRL). Applied without a restart.
+    /// </summary>
+    public TimeSpan? MaxConnectionLifetime { get; set; }
+
+    /// <summary>
+    /// Largest CRL download (<c>CrlUrls</c>) in bytes; a larger body is aborted while streaming and
+    /// never cached. Default 16777216 (16 MiB). Applied without a restart.
+    /// </summary>
+    public long MaxCrlBytes { get; set; } = DefaultMaxCrlBytes;
+
+    public const long DefaultMaxCrlBytes = 16L * 1024 * 1024;
 }

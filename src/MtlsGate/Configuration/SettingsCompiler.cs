@@ -5,7 +5,8 @@ namespace MtlsGate.Configuration;
 /// <summary>The small sections: reload, expiry, logging, forwarding, client address, GeoIP.</summary>
 public static class SettingsCompiler
 {
-    public static ReloadSettings Reload(ReloadSection section, string baseDirectory, ConfigErrors errors)
+    /// <summary>The CRL cache directory is left empty here: <see cref="StateDirectoryCompiler.CrlCache"/> sets it.</summary>
+    public static ReloadSettings Reload(ReloadSection section, ConfigErrors errors)
     {
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(errors);
@@ -18,7 +19,7 @@ public static class SettingsCompiler
         return new ReloadSettings(
             section.PollInterval,
             section.CrlRefreshInterval,
-            section.CrlCacheDirectory is null ? ReloadSection.DefaultCrlCacheDirectory : ConfigCompiler.ResolvePath(baseDirectory, section.CrlCacheDirectory));
+            "");
     }
 
     public static ExpirySettings Expiry(ExpirySection section, ConfigErrors errors)

@@ -122,7 +122,7 @@ public static class TrustStoreCompiler
             var problem = crl.Verify(authority, DateTimeOffset.UtcNow);
             if (problem is null)
             {
-                return new CrlSource(crl, authority, path);
+                return new CrlSource(crl, authority, path) { Key = key };
             }
 
             if (authority.SubjectName.RawData.AsSpan().SequenceEqual(crl.Issuer.RawData))

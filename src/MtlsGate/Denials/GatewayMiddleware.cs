@@ -30,8 +30,14 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
         // The configuration that built this request's route, not whichever is current (see GatewayState).
         var snapshot = state.SnapshotFor(route?.Config);
+        // Time moves on while a connection stays open: re-judge verdicts that ran out, and end a
+        // connection past MaxConnectionLifetime (this request is denied, then the connection closes).
+        var connection = context.Features.Get<ConnectionIdentityFeature>();
+        var tooOld = connection is not null && !connection.Refresh(snapshot.LiveLimits.MaxConnectionLifetime);
         var (policy, identity) = Resolve(context, snapshot, route);
-        var decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy), policy);
+        var decision = tooOld
+            ? Decision.Deny(DenyReason.ConnectionLifetimeExceeded)
+            : PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy), policy);
         var routeId = route?.Config.RouteId ?? NoRoute;
 
         if (decision.Outcome == Outcome.WouldDeny)
@@ -44,6 +50,11 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         {
             var response = policy.ResponseFor(decision.Reason);
             closed = response.Action == DenialAction.Close;
+            if (tooOld)
+            {
+                connection!.RequestClose();
+            }
+
             await DenialResponder.WriteAsync(context, response).ConfigureAwait(false);
         }
         else if (route is null)

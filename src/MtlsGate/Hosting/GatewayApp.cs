@@ -123,12 +123,13 @@ public static class GatewayApp
         builder.Services.AddSingleton<ExpiryMonitor>();
         GatewayMetrics.ConfigurePrometheus();
         builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddSingleton<CrlFetcher>();
         builder.Services.AddSingleton<ReloadService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReloadService>());
         // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, TimeProvider.System, kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
+        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, kestrel.ApplicationServices.GetRequiredService<TimeProvider>(), kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
         builder.Services.AddMtlsGateProxy(state);
         RemoveDataProtectionKeyRingStartup(builder.Services);
         services?.Invoke(builder.Services);

@@ -22,16 +22,12 @@ namespace MtlsGate.Hosting;
 /// </summary>
 public sealed class ReloadService : BackgroundService
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-    };
-
-    // Named as the primary-constructor parameters they replace: the code below (CRL fetching too) reads them unchanged.
+    // Named as the primary-constructor parameters they replace.
     private readonly GatewayState state;
     private readonly IConfigurationRoot configuration;
     private readonly GatewayInputs inputs;
     private readonly ExpiryMonitor expiry;
+    private readonly CrlFetcher crlFetcher;
     private readonly IConfigValidator proxyValidator;
     private readonly TimeProvider time;
     private readonly ILogger<ReloadService> logger;
@@ -40,13 +36,14 @@ public sealed class ReloadService : BackgroundService
     private string _signature = "";
     private DateTimeOffset _nextCrlFetch = DateTimeOffset.MinValue;
 
-    public ReloadService(GatewayState state, IConfigurationRoot configuration, GatewayInputs inputs, ExpiryMonitor expiry,
+    public ReloadService(GatewayState state, IConfigurationRoot configuration, GatewayInputs inputs, ExpiryMonitor expiry, CrlFetcher crlFetcher,
         IConfigValidator proxyValidator, TimeProvider time, ILogger<ReloadService> logger)
     {
         this.state = state;
         this.configuration = configuration;
         this.inputs = inputs;
         this.expiry = expiry;
+        this.crlFetcher = crlFetcher;
         this.proxyValidator = proxyValidator;
         this.time = time;
         this.logger = logger;
@@ -65,7 +62,7 @@ public sealed class ReloadService : BackgroundService
                 await Task.Delay(state.Current.Reload.PollInterval, time, stoppingToken).ConfigureAwait(false);
                 if (time.GetUtcNow() >= _nextCrlFetch)
                 {
-                    await FetchCrlsAsync(stoppingToken).ConfigureAwait(false);
+                    await crlFetcher.FetchAllAsync(state.Current, stoppingToken).ConfigureAwait(false);
                     _nextCrlFetch = time.GetUtcNow() + state.Current.Reload.CrlRefreshInterval;
                 }
 
@@ -148,47 +145,6 @@ public sealed class ReloadService : BackgroundService
             .Distinct(StringComparer.Ordinal)
             .ToList();
         _signature = Signature(_watched);
-    }
-
-    private async Task FetchCrlsAsync(CancellationToken cancellationToken)
-    {
-        var snapshot = state.Current;
-        foreach (var crlUrl in snapshot.CrlUrls)
-        {
-            if (!snapshot.TrustStores.TryGetValue(crlUrl.TrustStore, out var store))
-            {
-                continue;
-            }
-
-            try
-            {
-                var bytes = await Http.GetByteArrayAsync(crlUrl.Url, cancellationToken).ConfigureAwait(false);
-                var errors = new List<string>();
-                var path = ConfigCompiler.CrlCachePath(snapshot.Reload.CrlCacheDirectory, crlUrl.Url);
-                Directory.CreateDirectory(snapshot.Reload.CrlCacheDirectory);
-                var temporary = path + ".download";
-                await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
-                if (ConfigCompiler.LoadCrl(temporary, crlUrl.Url.ToString(), store.Authorities.ToList(), errors) is null)
-                {
-                    File.Delete(temporary);
-                    Log.CrlFetchRejected(logger, crlUrl.Url.ToString(), string.Join(" | ", errors));
-                    continue;
-                }
-
-                if (File.Exists(path) && (await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false)).AsSpan().SequenceEqual(bytes))
-                {
-                    File.Delete(temporary);
-                    continue;
-                }
-
-                File.Move(temporary, path, overwrite: true);
-                Log.CrlFetched(logger, crlUrl.Url.ToString(), bytes.Length);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or UnauthorizedAccessException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                Log.CrlFetchFailed(logger, crlUrl.Url.ToString(), ex.Message);
-            }
-        }
     }
 
     /// <summary>Size and modification time of every watched file (a missing file is part of the signature too).</summary>

@@ -49,6 +49,9 @@ internal static partial class Log
     [LoggerMessage(1023, LogLevel.Error, "CRL of {Issuer} ({Source}) is past nextUpdate {NextUpdate:u} beyond the grace: certificates it covers are refused (RevocationUnknown)", EventName = "CrlStale")]
     public static partial void CrlStale(ILogger logger, string issuer, string source, DateTimeOffset nextUpdate);
 
+    [LoggerMessage(1140, LogLevel.Error, "CRL from {Source} refused, the CRL in force stays: {Reason}", EventName = "CrlRollbackRefused")]
+    public static partial void CrlRollbackRefused(ILogger logger, string source, string reason);
+
     [LoggerMessage(1030, LogLevel.Warning, "{Kind} {Subject} ({Fingerprint}) expires {NotAfter:u}: {Days} day(s) left", EventName = "CertificateExpiring")]
     public static partial void CertificateExpiring(ILogger logger, string kind, string subject, string fingerprint, DateTimeOffset notAfter, int days);
 }

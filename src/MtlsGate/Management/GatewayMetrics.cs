@@ -51,6 +51,7 @@ public sealed class GatewayMetrics : IDisposable
             return state.Current.Expiry.WarnDays.Select(threshold => new Measurement<long>(days.Count(d => d <= threshold),
                 new KeyValuePair<string, object?>("within_days", threshold)));
         }, description: "Client certificates seen that expire within each warning threshold.");
+        _meter.CreateObservableCounter("crl.refusals", () => CrlRefusals(state), description: "CRLs refused by reason: Rollback (older than the one accepted), TooLarge (over MaxCrlBytes), Invalid.");
         _meter.CreateObservableGauge("backend.destinations", () => Destinations(services), description: "Backend destinations per cluster: available (healthy or not checked) or unavailable (unhealthy).");
     }
 
@@ -87,6 +88,21 @@ public sealed class GatewayMetrics : IDisposable
     public static void ConfigurePrometheus() => _ = PrometheusConfigured.Value;
 
     private readonly record struct RequestKey(string Route, Outcome Decision, DenyReason Reason);
+
+    private static IEnumerable<Measurement<long>> CrlRefusals(GatewayState state)
+    {
+        var directory = state.Current.StateDirectory;
+        if (directory.Length == 0)
+        {
+            yield break;
+        }
+
+        var marks = Tls.CrlHighWaterMarks.For(directory);
+        foreach (var kind in Enum.GetValues<Tls.CrlRefusalKind>())
+        {
+            yield return new Measurement<long>(marks.RefusalCount(kind), new KeyValuePair<string, object?>("reason", kind.ToString()));
+        }
+    }
 
     private static IEnumerable<Measurement<long>> Destinations(IServiceProvider services)
     {

@@ -24,7 +24,8 @@ public sealed record ReadinessReport(bool Ready, IReadOnlyList<ReadinessItem> Pr
 /// <c>/readyz</c>: ready only when the server certificate is valid, every trust store is loaded,
 /// every configured CRL is present and not stale beyond its grace, and every cluster has an
 /// available destination (YARP active health checks decide availability when configured).
-/// A refused reload is a warning: the last good state still serves correctly.
+/// A refused reload or a refused CRL (rollback, too large, invalid) is a warning: the last good state
+/// still serves correctly.
 /// </summary>
 public static class Readiness
 {
@@ -70,6 +71,16 @@ public static class Readiness
             if (!File.Exists(Configuration.ConfigCompiler.CrlCachePath(snapshot.Reload.CrlCacheDirectory, url.Url)))
             {
                 problems.Add(new($"trustStore:{url.TrustStore}", $"CRL from {url.Url.GetLeftPart(UriPartial.Path)} not fetched yet"));
+            }
+        }
+
+        if (snapshot.StateDirectory.Length != 0)
+        {
+            // A refused CRL (a rollback, too large, invalid) changes nothing that serves, but someone
+            // should look: the source may be compromised or misconfigured.
+            foreach (var refusal in Tls.CrlHighWaterMarks.For(snapshot.StateDirectory).Refusals.OrderBy(r => r.Source, StringComparer.Ordinal))
+            {
+                warnings.Add(new($"crl:{refusal.Source}", $"refused ({refusal.Kind}) at {refusal.At:u}: {refusal.Reason}; the CRL in force stays"));
             }
         }
 

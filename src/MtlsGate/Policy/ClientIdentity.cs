@@ -11,17 +11,30 @@ public sealed class ClientIdentity
     /// <summary>The identity of a connection that presented no certificate.</summary>
     public static readonly ClientIdentity None = new(null, DenyReason.NoCertificate);
 
-    public ClientIdentity(X509Certificate2? certificate, DenyReason chainVerdict)
+    /// <param name="certificate">The presented leaf, or null.</param>
+    /// <param name="chainVerdict">The chain verdict at the time it was judged.</param>
+    /// <param name="validUntil">
+    /// The first instant the verdict no longer holds (the chain's earliest notAfter, a covering CRL's
+    /// nextUpdate + grace). Default: the leaf's own notAfter for a valid verdict; a refusal holds for good.
+    /// </param>
+    public ClientIdentity(X509Certificate2? certificate, DenyReason chainVerdict, DateTimeOffset? validUntil = null)
     {
         Certificate = certificate;
         ChainVerdict = certificate is null ? DenyReason.NoCertificate : chainVerdict;
+        ValidUntil = DateTimeOffset.MaxValue;
         if (certificate is not null)
         {
             Subject = certificate.Subject;
             Issuer = certificate.Issuer;
             Sha256Fingerprint = certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant();
             NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            if (ChainVerdict == DenyReason.None)
+            {
+                ValidUntil = validUntil ?? NotAfter;
+            }
         }
+
+        ValidUntilTicks = ValidUntil.UtcTicks;
     }
 
     /// <summary>The presented leaf certificate, or null.</summary>
@@ -41,6 +54,16 @@ public sealed class ClientIdentity
     public string Sha256Fingerprint { get; } = "";
 
     public DateTimeOffset NotAfter { get; }
+
+    /// <summary>
+    /// Until when <see cref="ChainVerdict"/> holds: a connection re-judges its identity on the first
+    /// request at or after this instant (a certificate or a CRL can expire while the connection stays
+    /// open). <see cref="DateTimeOffset.MaxValue"/> for a refusal or no certificate.
+    /// </summary>
+    public DateTimeOffset ValidUntil { get; }
+
+    /// <summary><see cref="ValidUntil"/> in UTC ticks: the per-request check is one integer comparison.</summary>
+    public long ValidUntilTicks { get; }
 
     private string? _encodedSubject;
 

@@ -38,4 +38,6 @@ public enum DenyReason
     CountryUnknown,
     /// <summary>No route matches the request (answered exactly like a denial).</summary>
     NoRoute,
+    /// <summary>The connection is older than <c>MtlsGate:Limits:MaxConnectionLifetime</c>: this request is denied and the connection closed.</summary>
+    ConnectionLifetimeExceeded,
 }

@@ -19,8 +19,9 @@ public sealed class CertificateRevocationList
     private readonly string _signatureAlgorithm;
 
     private CertificateRevocationList(byte[] tbs, string signatureAlgorithm, byte[] signature, X500DistinguishedName issuer,
-        DateTimeOffset thisUpdate, DateTimeOffset? nextUpdate, FrozenSet<string> revokedSerials, BigInteger? number)
+        DateTimeOffset thisUpdate, DateTimeOffset? nextUpdate, FrozenSet<string> revokedSerials, BigInteger? number, string sha256)
     {
+        Sha256 = sha256;
         _tbs = tbs;
         _signatureAlgorithm = signatureAlgorithm;
         _signature = signature;
@@ -42,10 +43,17 @@ public sealed class CertificateRevocationList
 
     public BigInteger? Number { get; }
 
+    /// <summary>Lower-case hex SHA-256 of the DER encoding (the same for its PEM form): "the same CRL" means the same hash.</summary>
+    public string Sha256 { get; }
+
     /// <summary>Parses a DER or PEM (<c>-----BEGIN X509 CRL-----</c>) CRL. Throws <see cref="CryptographicException"/> on anything malformed.</summary>
-    public static CertificateRevocationList Parse(ReadOnlySpan<byte> data)
+    public static CertificateRevocationList Parse(ReadOnlySpan<byte> data) => Parse(data.ToArray());
+
+    /// <summary>Parses a DER or PEM CRL held in <paramref name="data"/> without copying it.</summary>
+    public static CertificateRevocationList Parse(byte[] data)
     {
-        var der = data.ToArray();
+        ArgumentNullException.ThrowIfNull(data);
+        var der = data;
         var text = Encoding.ASCII.GetString(der.AsSpan(0, Math.Min(der.Length, 64)));
         if (text.Contains("-----BEGIN", StringComparison.Ordinal))
         {
@@ -143,7 +151,8 @@ public sealed class CertificateRevocationList
         }
 
         tbs.ThrowIfNotEmpty();
-        return new CertificateRevocationList(tbsBytes, outerAlgorithm, signature, issuer, thisUpdate, nextUpdate, serials.ToFrozenSet(StringComparer.Ordinal), number);
+        return new CertificateRevocationList(tbsBytes, outerAlgorithm, signature, issuer, thisUpdate, nextUpdate, serials.ToFrozenSet(StringComparer.Ordinal), number,
+            Convert.ToHexStringLower(SHA256.HashData(der)));
     }
 
     /// <summary>

@@ -33,7 +33,11 @@ namespace MtlsGate.Tls;
 public static class ChainValidator
 {
     /// <summary>Builds a chain for <paramref name="leaf"/> at <paramref name="at"/> and returns the verdict.</summary>
-    public static DenyReason Validate(TrustStore store, X509Certificate2 leaf, X509Certificate2Collection? presentedIntermediates, DateTimeOffset at)
+    public static DenyReason Validate(TrustStore store, X509Certificate2 leaf, X509Certificate2Collection? presentedIntermediates, DateTimeOffset at) =>
+        Judge(store, leaf, presentedIntermediates, at).Reason;
+
+    /// <summary>Builds a chain for <paramref name="leaf"/> at <paramref name="at"/>: the verdict and until when it holds.</summary>
+    public static ChainJudgement Judge(TrustStore store, X509Certificate2 leaf, X509Certificate2Collection? presentedIntermediates, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(leaf);
@@ -57,15 +61,45 @@ public static class ChainValidator
             {
                 // OpenSSL gives up on some hostile chains (name-constraint work limits, explicit curve
                 // parameters) with an error .NET does not map: that is a refusal, not a crash.
-                return DenyReason.InvalidChain;
+                return new ChainJudgement(DenyReason.InvalidChain, DateTimeOffset.MaxValue);
             }
 
-            return Verdict(store, chain, leaf, at);
+            return Judge(store, chain, leaf, at);
         }
         finally
         {
             DisposeElements(chain);
         }
+    }
+
+    /// <summary>
+    /// The verdict for a chain already built, and until when it holds: for a valid chain, the earliest
+    /// notAfter of the chain (exclusive: the first instant it is refused) and the earliest nextUpdate +
+    /// grace of the CRLs covering it; a refusal holds for good (<see cref="DateTimeOffset.MaxValue"/>:
+    /// never rebuilt per request).
+    /// </summary>
+    public static ChainJudgement Judge(TrustStore store, X509Chain chain, X509Certificate2 leaf, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(chain);
+        var reason = Verdict(store, chain, leaf, at);
+        if (reason != DenyReason.None)
+        {
+            return new ChainJudgement(reason, DateTimeOffset.MaxValue);
+        }
+
+        var until = store.Revocation.ValidUntil(chain.ChainElements);
+        foreach (var element in chain.ChainElements)
+        {
+            var notAfter = new DateTimeOffset(element.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            if (notAfter < until)
+            {
+                until = notAfter;
+            }
+        }
+
+        // A verdict that is already out of date is not a verdict: fail closed rather than re-judge forever.
+        return until <= at ? new ChainJudgement(DenyReason.Expired, DateTimeOffset.MaxValue) : new ChainJudgement(DenyReason.None, until);
     }
 
     /// <summary>The verdict for a chain already built (by SslStream at the handshake, with the store's policy).</summary>
@@ -322,3 +356,6 @@ public static class ChainValidator
         return false;
     }
 }
+
+/// <summary>A chain verdict and the instant it stops holding (re-judge at or after <see cref="ValidUntil"/>).</summary>
+public readonly record struct ChainJudgement(DenyReason Reason, DateTimeOffset ValidUntil);

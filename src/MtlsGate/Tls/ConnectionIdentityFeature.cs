@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using MtlsGate.Policy;
 
 namespace MtlsGate.Tls;
@@ -8,7 +9,9 @@ namespace MtlsGate.Tls;
 /// <summary>
 /// Per-connection state: the client identity, computed once at the handshake against the trust
 /// snapshot of that moment, and read by every request of the connection (HTTP/1.1 keep-alive or
-/// HTTP/2 streams) without another chain build.
+/// HTTP/2 streams) without another chain build. A verdict carries the instant it stops holding
+/// (<see cref="ClientIdentity.ValidUntil"/>): the first request at or after it re-judges the
+/// certificate, so a certificate or CRL that expires while the connection stays open is refused.
 /// </summary>
 public sealed class ConnectionIdentityFeature
 {
@@ -18,13 +21,20 @@ public sealed class ConnectionIdentityFeature
     private (TrustStore Store, ClientIdentity Identity)[] _others = [];
     private readonly Lock _othersLock = new();
     private X509Certificate2Collection? _presented;
+    private readonly long _openedTicks;
+
+    // The earliest ValidUntil of every identity this connection holds (UTC ticks): the per-request
+    // check is one comparison against it.
+    private long _earliestValidUntil = long.MaxValue;
 
     public ConnectionIdentityFeature(ConnectionContext connection, TrustStore trustStore, bool rejectAtHandshake, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(time);
         Connection = connection;
         TrustStore = trustStore;
         _rejectAtHandshake = rejectAtHandshake;
         _time = time;
+        _openedTicks = time.GetUtcNow().UtcTicks;
     }
 
     /// <summary>The transport connection (used to close it whole, e.g. for a silent-close denial).</summary>
@@ -67,8 +77,8 @@ public sealed class ConnectionIdentityFeature
         }
 
         TrustStore.CountValidation();
-        var verdict = chain is null ? DenyReason.Untrusted : ChainValidator.Verdict(TrustStore, chain, leaf, _time.GetUtcNow());
-        _identity = new ClientIdentity(leaf, verdict);
+        var judgement = chain is null ? new ChainJudgement(DenyReason.Untrusted, DateTimeOffset.MaxValue) : ChainValidator.Judge(TrustStore, chain, leaf, _time.GetUtcNow());
+        _identity = Track(new ClientIdentity(leaf, judgement.Reason, judgement.ValidUntil));
         _presented = chain is null ? null : PresentedIntermediates(chain);
         return !_rejectAtHandshake || _identity.IsValid;
     }
@@ -82,9 +92,7 @@ public sealed class ConnectionIdentityFeature
     {
         if (_identity is null || !ReferenceEquals(_identity.Certificate, certificate))
         {
-            _identity = certificate is null
-                ? ClientIdentity.None
-                : new ClientIdentity(certificate, ChainValidator.Validate(TrustStore, certificate, null, _time.GetUtcNow()));
+            _identity = certificate is null ? ClientIdentity.None : Track(Judged(TrustStore, certificate, _time.GetUtcNow()));
         }
 
         return !_rejectAtHandshake || _identity.IsValid;
@@ -108,13 +116,103 @@ public sealed class ConnectionIdentityFeature
             }
         }
 
-        var computed = new ClientIdentity(identity.Certificate, ChainValidator.Validate(store, identity.Certificate, _presented, _time.GetUtcNow()));
+        var computed = Judged(store, identity.Certificate, _time.GetUtcNow());
         lock (_othersLock)
         {
+            Track(computed);
             _others = [.. _others, (store, computed)];
         }
 
         return computed;
+    }
+
+    /// <summary>
+    /// Called once per request before the identity is read. Returns false when the connection is
+    /// older than <paramref name="maxLifetime"/> (the caller denies and closes it). Otherwise, when a
+    /// verdict the connection holds has run out (a certificate of the chain past notAfter, a CRL past
+    /// nextUpdate + grace), re-judges it against the same trust store at the current time. The common
+    /// path is one clock read and one or two integer comparisons, with no allocation.
+    /// </summary>
+    public bool Refresh(TimeSpan? maxLifetime)
+    {
+        var now = _time.GetUtcNow();
+        var ticks = now.UtcTicks;
+        if (maxLifetime is { } max && ticks - _openedTicks >= max.Ticks)
+        {
+            return false;
+        }
+
+        if (ticks >= Volatile.Read(ref _earliestValidUntil))
+        {
+            Rejudge(now);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Asks Kestrel to close the connection gracefully once the current response is written: HTTP/1.1
+    /// ends keep-alive, HTTP/2 sends GOAWAY (Kestrel's <see cref="IConnectionLifetimeNotificationFeature"/>,
+    /// used by its own graceful shutdown).
+    /// </summary>
+    public void RequestClose() => Connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+
+    private void Rejudge(DateTimeOffset now)
+    {
+        var ticks = now.UtcTicks;
+        lock (_othersLock)
+        {
+            if (_identity is { Certificate: { } certificate } current && current.ValidUntilTicks <= ticks)
+            {
+                Volatile.Write(ref _identity, Judged(TrustStore, certificate, now));
+            }
+
+            var earliest = _identity?.ValidUntilTicks ?? long.MaxValue;
+            var others = _others;
+            var next = others;
+            for (var i = 0; i < others.Length; i++)
+            {
+                var (store, other) = others[i];
+                if (other.ValidUntilTicks <= ticks && other.Certificate is { } certificate2)
+                {
+                    if (ReferenceEquals(next, others))
+                    {
+                        next = [.. others];
+                    }
+
+                    next[i] = (store, Judged(store, certificate2, now));
+                }
+
+                earliest = Math.Min(earliest, next[i].Identity.ValidUntilTicks);
+            }
+
+            Volatile.Write(ref _others, next);
+            Volatile.Write(ref _earliestValidUntil, earliest);
+        }
+    }
+
+    private ClientIdentity Judged(TrustStore store, X509Certificate2 certificate, DateTimeOffset at)
+    {
+        var judgement = ChainValidator.Judge(store, certificate, _presented, at);
+        return new ClientIdentity(certificate, judgement.Reason, judgement.ValidUntil);
+    }
+
+    private ClientIdentity Track(ClientIdentity identity)
+    {
+        var ticks = identity.ValidUntilTicks;
+        var seen = Volatile.Read(ref _earliestValidUntil);
+        while (ticks < seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _earliestValidUntil, ticks, seen);
+            if (previous == seen)
+            {
+                break;
+            }
+
+            seen = previous;
+        }
+
+        return identity;
     }
 
     /// <summary>

@@ -5,8 +5,11 @@ using MtlsGate.Policy;
 
 namespace MtlsGate.Tls;
 
-/// <summary>A verified CRL and where it came from.</summary>
-public sealed record CrlSource(CertificateRevocationList Crl, X509Certificate2 Issuer, string Source);
+/// <summary>A verified CRL and where it came from (<see cref="Key"/>: the configuration key that named it, for errors).</summary>
+public sealed record CrlSource(CertificateRevocationList Crl, X509Certificate2 Issuer, string Source)
+{
+    public string Key { get; init; } = Source;
+}
 
 /// <summary>
 /// Revocation material of one trust store, immutable: CRLs keyed by the issuing CA, and the
@@ -45,6 +48,35 @@ public sealed class Revocation
     {
         ArgumentNullException.ThrowIfNull(crl);
         return crl.Crl.NextUpdate is { } next && at > next + StaleGrace;
+    }
+
+    /// <summary>
+    /// Until when a verdict over <paramref name="elements"/> may be kept without asking again: the
+    /// earliest nextUpdate + grace of the CRLs that cover the chain (one tick after, as
+    /// <see cref="IsStale"/> refuses strictly after it), or <see cref="DateTimeOffset.MaxValue"/>.
+    /// </summary>
+    public DateTimeOffset ValidUntil(X509ChainElementCollection elements)
+    {
+        ArgumentNullException.ThrowIfNull(elements);
+        var until = DateTimeOffset.MaxValue;
+        if (_crlsByIssuer.Count == 0)
+        {
+            return until;
+        }
+
+        for (var i = 0; i < elements.Count - 1; i++)
+        {
+            if (_crlsByIssuer.TryGetValue(elements[i + 1].Certificate.Thumbprint, out var crl) && crl.Crl.NextUpdate is { } next)
+            {
+                var stale = next + StaleGrace;
+                if (stale < DateTimeOffset.MaxValue.AddTicks(-1) && stale.AddTicks(1) < until)
+                {
+                    until = stale.AddTicks(1);
+                }
+            }
+        }
+
+        return until;
     }
 
     /// <summary>Checks every certificate of a built chain except its root: deny-lists, then its issuer's CRL.</summary>

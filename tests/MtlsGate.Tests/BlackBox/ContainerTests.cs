@@ -80,6 +80,9 @@ public sealed partial class ContainerTests(PublishedGatewayFixture fixture)
             var management = FreePort();
             environment["MtlsGate__Listen__Gateway"] = environment["MtlsGate__Listen__Gateway"].Replace(":8443", $":{port}", StringComparison.Ordinal);
             environment["MtlsGate__Listen__Management"] = environment["MtlsGate__Listen__Management"].Replace(":8081", $":{management}", StringComparison.Ordinal);
+            // The image's state directory (/var/lib/mtlsgate) belongs to the container; on the host, the test's own folder.
+            Assert.Equal("/var/lib/mtlsgate", environment["MtlsGate__StateDirectory"]);
+            environment["MtlsGate__StateDirectory"] = Path.Combine(config, "state");
 
             using var gateway = Start(fixture.Executable, ["--config", Path.Combine(config, "appsettings.json")], environment);
             try

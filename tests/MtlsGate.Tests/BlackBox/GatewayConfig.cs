@@ -20,6 +20,8 @@ public static class GatewayConfig
                 },
                 ["ServerCertificate"] = new JsonObject { ["Path"] = "server.pem", ["KeyPath"] = "server.key" },
                 ["TrustStores"] = new JsonObject { ["Default"] = new JsonObject { ["CaBundle"] = "ca.pem" } },
+                // Beside the configuration file: never /var/lib/mtlsgate (the tests run as root in CI).
+                ["StateDirectory"] = "state",
                 ["Policies"] = new JsonObject
                 {
                     ["Default"] = new JsonObject

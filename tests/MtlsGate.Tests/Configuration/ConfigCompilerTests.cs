@@ -32,6 +32,7 @@ public sealed class ConfigCompilerTests : IDisposable
             ["MtlsGate:ServerCertificate:Path"] = "server.pem",
             ["MtlsGate:ServerCertificate:KeyPath"] = "server.key",
             ["MtlsGate:TrustStores:Default:CaBundle"] = "ca.pem",
+            ["MtlsGate:StateDirectory"] = "state",
             ["ReverseProxy:Routes:app:ClusterId"] = "app",
             ["ReverseProxy:Routes:app:Match:Path"] = "{**catch-all}",
             ["ReverseProxy:Clusters:app:Destinations:d1:Address"] = "http://127.0.0.1:8080",

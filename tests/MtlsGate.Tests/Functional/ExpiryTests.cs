@@ -32,6 +32,7 @@ public sealed class ExpiryTests
             ["MtlsGate:ServerCertificate:Path"] = "server.pem",
             ["MtlsGate:ServerCertificate:KeyPath"] = "server.key",
             ["MtlsGate:TrustStores:Default:CaBundle"] = "ca.pem",
+            ["MtlsGate:StateDirectory"] = "state",
         }).Build();
         var (snapshot, errors) = ConfigCompiler.Compile(configuration, folder);
         Assert.Empty(errors);
