@@ -66,7 +66,7 @@ public static class ConfigCompiler
             errors.Add($"MtlsGate:TrustStores:{GatewaySnapshot.DefaultName}:CaBundle", "required (the default policy requires a client certificate and needs a trust store to check it against).");
         }
 
-        if (errors.Count != 0 || defaultPolicy is null || (scope == CompileScope.Server && !StateDirectoryCompiler.Commit(stateDirectory, reload.CrlCacheDirectory, trustStores.Values, errors)))
+        if (errors.Count != 0 || defaultPolicy is null || (server && !StateDirectoryCompiler.Commit(stateDirectory, reload.CrlCacheDirectory, trustStores.Values, sink)))
         {
             return (null, errors.All);
         }
@@ -93,8 +93,6 @@ public static class ConfigCompiler
             ClientIpHeader = clientIpHeader,
             GeoIp = geoIp,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
-            StateDirectory = stateDirectory,
-            LiveLimits = liveLimits,
             InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
             Proxy = proxy,
         };

@@ -107,7 +107,7 @@ public sealed class ProxyConfigCompilerTests
     [Theory]
     [InlineData("ReverseProxy:Routes:r:Order", "first", "ReverseProxy:Routes:r:Order: 'first' is not an integer")]
     [InlineData("ReverseProxy:Routes:r:Timeout", "30s", "ReverseProxy:Routes:r:Timeout: '30s' is not a duration")]
-    [InlineData("ReverseProxy:Routes:r:Matchh:Path", "/x", "ReverseProxy:Routes:r:Matchh: unknown key (did you mean 'Match'?)")]
+    [InlineData("ReverseProxy:Routes:r:Matchh:Path", "/x", "ReverseProxy:Routes:r:Matchh: unknown key; did you mean 'Match'?")]
     [InlineData("ReverseProxy:Routes:r:Match:Headers:0:Mode", "1", "ReverseProxy:Routes:r:Match:Headers:0:Mode: '1' is not one of")]
     [InlineData("ReverseProxy:Routes:r:Match:Hosts", "a.test", "ReverseProxy:Routes:r:Match:Hosts: 'a.test' is a single value where an array belongs")]
     [InlineData("ReverseProxy:Routes:r:RouteId", "r", "ReverseProxy:Routes:r:RouteId: not allowed")]
@@ -115,7 +115,7 @@ public sealed class ProxyConfigCompilerTests
     [InlineData("ReverseProxy:Clusters:c:HttpRequest:ActivityTimeout", "10s", "ReverseProxy:Clusters:c:HttpRequest:ActivityTimeout: '10s' is not a duration")]
     [InlineData("ReverseProxy:Clusters:c:HttpClient:SslProtocols:0", "Tls99", "ReverseProxy:Clusters:c:HttpClient:SslProtocols: 'Tls99' is not one of")]
     [InlineData("ReverseProxy:Clusters:c:HealthCheck:Active:Enabled", "yes", "ReverseProxy:Clusters:c:HealthCheck:Active:Enabled: 'yes' is not true or false")]
-    [InlineData("ReverseProxy:Clusters:c:Destinations:d1:Adress", "http://x", "ReverseProxy:Clusters:c:Destinations:d1:Adress: unknown key (did you mean 'Address'?)")]
+    [InlineData("ReverseProxy:Clusters:c:Destinations:d1:Adress", "http://x", "ReverseProxy:Clusters:c:Destinations:d1:Adress: unknown key; did you mean 'Address'?")]
     public void Compile_AValueYarpWouldThrowOnOrIgnore_IsAnErrorNamingItsKey(string key, string value, string expected)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
