@@ -74,9 +74,9 @@ public static class DemoCommand
         using var client = Pki.Issue(ca, "CN=demo-phone, O=MtlsGate demo");
         File.WriteAllText(Path.Combine(folder, "ca.pem"), Pki.CertificatePem(ca));
         File.WriteAllText(Path.Combine(folder, "server.pem"), Pki.CertificatePem(server));
-        File.WriteAllText(Path.Combine(folder, "server.key"), Pki.KeyPem(server));
+        PrivateFile.Write(Path.Combine(folder, "server.key"), Pki.KeyPem(server));
         File.WriteAllText(Path.Combine(folder, "client.pem"), Pki.CertificatePem(client));
-        File.WriteAllText(Path.Combine(folder, "client.key"), Pki.KeyPem(client));
+        PrivateFile.Write(Path.Combine(folder, "client.key"), Pki.KeyPem(client));
 
         var config = StarterConfig.Build(
             $"https://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
