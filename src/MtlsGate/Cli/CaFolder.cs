@@ -14,7 +14,7 @@ public sealed record IssuedCertificate(string Name, string Serial, string Sha256
 public sealed record IssuedRecord(List<IssuedCertificate> Certificates, long CrlNumber);
 
 /// <summary>
-/// The folder <c>mtlsgate init</c> makes: <c>ca.pem</c>, <c>ca.key</c> (mode 600), <c>ca.crl</c>,
+/// The folder <c>mtlsgate init</c> makes: <c>ca.pem</c>, <c>ca.key</c> (created 0600), <c>ca.crl</c>,
 /// <c>issued.json</c>, <c>server.pem</c>/<c>server.key</c> and <c>appsettings.json</c>.
 /// Every write is atomic (temporary file + rename) so a running gateway never reads half a file.
 /// </summary>
@@ -69,17 +69,22 @@ public sealed class CaFolder(string directory)
         return next;
     }
 
+    /// <summary>
+    /// Atomic write (temporary file + rename). A <paramref name="secret"/> (a private key) goes through
+    /// <see cref="PrivateFile"/>: created 0600 at open time, never chmodded afterwards.
+    /// </summary>
     public void WriteAtomic(string file, byte[] content, bool secret = false)
     {
         var path = PathOf(file);
+        if (secret)
+        {
+            PrivateFile.Write(path, content);
+            return;
+        }
+
         var temporary = path + ".tmp-" + Environment.ProcessId;
         using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            if (secret && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
             stream.Write(content);
         }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using MtlsGate.Proxy;
 using MtlsGate.Tls;
 
 namespace MtlsGate.Cli;
@@ -9,11 +10,12 @@ namespace MtlsGate.Cli;
 /// <c>mtlsgate client issue|revoke|list</c>: phone-ready PKCS#12 client certificates from the CA
 /// folder <c>init</c> made, revocation through the CRL the gateway reloads, and the inventory.
 /// Options: <c>--ca DIR</c> (default the current folder), <c>--password P</c> (else generated and
-/// printed once), <c>--days N</c> (default 365), <c>--out FILE</c>, <c>--compatible</c>.
+/// printed once), <c>--days N</c> (default 365), <c>--out FILE</c>, <c>--compatible</c>, <c>--pem</c>.
+/// Every secret is written through <see cref="PrivateFile"/> (created 0600, replaced atomically).
 /// </summary>
 public static class ClientCommands
 {
-    private const string Usage = "usage: mtlsgate client issue NAME [--ca DIR] [--password P] [--days N] [--out FILE] [--compatible]\n" +
+    private const string Usage = "usage: mtlsgate client issue NAME [--ca DIR] [--password P] [--days N] [--out FILE] [--compatible] [--pem]\n" +
                                  "       mtlsgate client revoke NAME|SERIAL [--ca DIR]\n" +
                                  "       mtlsgate client list [--ca DIR]";
 
@@ -64,6 +66,14 @@ public static class ClientCommands
         var givenPassword = Hosting.GatewayApp.OptionValue(args, "--password");
         var password = givenPassword ?? GeneratePassword();
         var output = Path.GetFullPath(Hosting.GatewayApp.OptionValue(args, "--out") ?? Path.Combine(folder.Directory, "clients", name + ".p12"));
+        var pem = args.Contains("--pem");
+        var pemFile = Path.ChangeExtension(output, ".pem");
+        var keyFile = Path.ChangeExtension(output, ".key");
+        if (pem && (pemFile == output || keyFile == output))
+        {
+            Console.Error.WriteLine($"client issue: with --pem the PKCS#12 file needs another extension than .pem/.key (got '{output}').");
+            return CommandLine.UsageOrConfigurationError;
+        }
 
         using var ca = folder.LoadCa();
         using var leaf = Pki.Issue(ca, $"CN={name}, O=MtlsGate devices", new IssueOptions
@@ -72,16 +82,16 @@ public static class ClientCommands
             Rsa = ca.GetRSAPrivateKey() is not null,
         });
 
-        // Key + full chain. The default is PBES2/AES-256/SHA-256; --compatible writes the
-        // 3DES/SHA-1 form that older Android and iOS importers need.
-        var bundle = new X509Certificate2Collection { leaf, X509CertificateLoader.LoadCertificate(ca.RawData) };
-        var parameters = compatible ? Pkcs12ExportPbeParameters.Pkcs12TripleDesSha1 : Pkcs12ExportPbeParameters.Pbes2Aes256Sha256;
-        var pkcs12 = bundle.ExportPkcs12(parameters, password);
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        File.WriteAllBytes(output, pkcs12);
-        if (!OperatingSystem.IsWindows())
+        // Key + full chain, leaf first (then the CA). The default is PBES2/AES-256/SHA-256; --compatible
+        // writes the 3DES/SHA-1 form that older Android and iOS importers need.
+        using var caCertificate = X509CertificateLoader.LoadCertificate(ca.RawData);
+        X509Certificate2[] chain = [caCertificate];
+        PrivateFile.CreateFolder(Path.GetDirectoryName(output)!);
+        PrivateFile.Write(output, Pki.ExportPkcs12(leaf, chain, password, compatible));
+        if (pem)
         {
-            File.SetUnixFileMode(output, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.WriteAllText(pemFile, Pki.CertificatePem(leaf) + string.Concat(chain.Select(Pki.CertificatePem)));
+            PrivateFile.Write(keyFile, Pki.KeyPem(leaf));
         }
 
         var record = folder.LoadRecord();
@@ -94,7 +104,7 @@ public static class ClientCommands
             Issued '{name}': serial {issued.Serial}, expires {issued.NotAfter:yyyy-MM-dd} ({days} days)
               sha256 {issued.Sha256}
               file   {output} ({(compatible ? "3DES/SHA-1, for older importers" : "AES-256/SHA-256; use --compatible if an importer refuses it")})
-            {(givenPassword is null ? $"  password {password}   (shown once: write it down now)" : "  password as given")}
+            {(pem ? $"  pem    {pemFile} (certificate, then the CA)\n  key    {keyFile} (private key, unencrypted, mode 600)\n" : "")}{(givenPassword is null ? $"  password {password}   (shown once: write it down now)" : "  password as given")}
 
             Import it:
               Bitwarden Android (2025.2+) and iOS (mid-2025+): when adding the self-hosted server, use the app's client-certificate (mTLS)
@@ -145,7 +155,8 @@ public static class ClientCommands
         {
             var days = Hosting.ExpiryMonitor.DaysLeft(c.NotAfter, now);
             var state = c.RevokedAt is not null ? $"revoked {c.RevokedAt:yyyy-MM-dd}" : days < 0 ? "expired" : days <= 30 ? "expiring" : "valid";
-            Console.Out.WriteLine($"{c.Name,-24} {c.Serial,-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state}");
+            // issued.json is a file anyone with write access could edit: encode like the logs (no control characters reach the terminal).
+            Console.Out.WriteLine($"{HeaderEncoding.Encode(c.Name),-24} {HeaderEncoding.Encode(c.Serial),-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state}");
         }
 
         return CommandLine.Ok;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
 
@@ -38,6 +39,16 @@ public static class DemoCommand
 
                 await using (build.App.ConfigureAwait(false))
                 {
+                    // Closing the terminal sends SIGHUP, which the host does not handle (it stops on
+                    // SIGINT/SIGQUIT/SIGTERM): the process would die on the spot and leave the folder with
+                    // its private keys behind. Stop gracefully instead, so the finally below deletes it.
+                    // https://learn.microsoft.com/dotnet/api/system.runtime.interopservices.posixsignalregistration
+                    var lifetime = build.App.Lifetime;
+                    using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+                    {
+                        context.Cancel = true;
+                        lifetime.StopApplication();
+                    });
                     try
                     {
                         await build.App.StartAsync().ConfigureAwait(false);
@@ -74,9 +85,9 @@ public static class DemoCommand
         using var client = Pki.Issue(ca, "CN=demo-phone, O=MtlsGate demo");
         File.WriteAllText(Path.Combine(folder, "ca.pem"), Pki.CertificatePem(ca));
         File.WriteAllText(Path.Combine(folder, "server.pem"), Pki.CertificatePem(server));
-        File.WriteAllText(Path.Combine(folder, "server.key"), Pki.KeyPem(server));
+        PrivateFile.Write(Path.Combine(folder, "server.key"), Pki.KeyPem(server));
         File.WriteAllText(Path.Combine(folder, "client.pem"), Pki.CertificatePem(client));
-        File.WriteAllText(Path.Combine(folder, "client.key"), Pki.KeyPem(client));
+        PrivateFile.Write(Path.Combine(folder, "client.key"), Pki.KeyPem(client));
 
         var config = StarterConfig.Build(
             $"https://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",

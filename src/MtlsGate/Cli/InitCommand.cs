@@ -106,5 +106,5 @@ public static class InitCommand
     }
 
     /// <summary>Options that take no value.</summary>
-    private static readonly string[] Flags = ["--rsa", "--compatible"];
+    private static readonly string[] Flags = ["--rsa", "--compatible", "--pem"];
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using MtlsGate.Configuration;
 using MtlsGate.Hosting;
 using MtlsGate.Policy;
+using MtlsGate.Proxy;
 using MtlsGate.Tls;
 
 namespace MtlsGate.Cli;
@@ -101,9 +102,11 @@ public static class VerifyCommand
         var clientLine = address is null ? "(no --ip)" : address + (country is null ? "" : " (" + country + ")");
         var policyExtras = (policy.Identities is null ? "" : ", identity allow-list") + (policy.MethodRestrictions.Count == 0 ? "" : ", method restrictions");
 
+        // Subject and issuer are chosen by whoever made the certificate: encoded like the logs
+        // (HeaderEncoding), so no escape sequence, CR or LF reaches the operator's terminal.
         Console.Out.WriteLine($"""
-            certificate  {leaf.Subject}
-              issuer     {leaf.Issuer}
+            certificate  {HeaderEncoding.Encode(leaf.Subject)}
+              issuer     {HeaderEncoding.Encode(leaf.Issuer)}
               serial     {CaFolder.SerialOf(leaf)}
               sha256     {leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant()}
               valid      {leaf.NotBefore.ToUniversalTime():u} .. {leaf.NotAfter.ToUniversalTime():u}

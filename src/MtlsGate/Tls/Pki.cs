@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Tls;
@@ -98,6 +99,50 @@ public static class Pki
         {
             return key.ExportPkcs8PrivateKeyPem() + "\n";
         }
+    }
+
+    /// <summary>
+    /// A password-protected PKCS#12 holding <paramref name="leaf"/>'s private key and certificates in this
+    /// order: the leaf's certificate bag first, then <paramref name="chain"/> as given (intermediates, then the
+    /// root). <c>openssl pkcs12 -nodes</c> writes the certificates in bag order, and curl/OpenSSL take the
+    /// first certificate of a <c>--cert</c> file as the client certificate, so the leaf must come first.
+    /// <see cref="X509Certificate2Collection.ExportPkcs12(Pkcs12ExportPbeParameters, string)"/> does not keep
+    /// the collection's order (it wrote the CA first), hence <see cref="Pkcs12Builder"/>.
+    /// Encryption: PBES2 AES-256-CBC with SHA-256 (PBKDF2 and MAC), or with <paramref name="compatible"/> the
+    /// 3DES/SHA-1 PKCS#12 scheme older Android and iOS importers need; 2000 iterations either way, as .NET's
+    /// own <c>Pkcs12ExportPbeParameters</c>. Certificates go in an encrypted safe, the key in a shrouded key bag,
+    /// both tagged with the same localKeyId (the leaf's SHA-1 hash, as OpenSSL does).
+    /// </summary>
+    public static byte[] ExportPkcs12(X509Certificate2 leaf, IEnumerable<X509Certificate2> chain, string password, bool compatible)
+    {
+        ArgumentNullException.ThrowIfNull(leaf);
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(password);
+        const int Iterations = 2000;
+        var pbe = compatible
+            ? new PbeParameters(PbeEncryptionAlgorithm.TripleDes3KeyPkcs12, HashAlgorithmName.SHA1, Iterations)
+            : new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, Iterations);
+        var localKeyId = leaf.GetCertHash();
+
+        var certificates = new Pkcs12SafeContents();
+        certificates.AddCertificate(leaf).Attributes.Add(new Pkcs9LocalKeyId(localKeyId));
+        foreach (var certificate in chain)
+        {
+            certificates.AddCertificate(certificate);
+        }
+
+        var keys = new Pkcs12SafeContents();
+        using (AsymmetricAlgorithm key = (AsymmetricAlgorithm?)leaf.GetECDsaPrivateKey() ?? leaf.GetRSAPrivateKey()
+                                         ?? throw new InvalidOperationException($"The certificate '{leaf.Subject}' has no private key."))
+        {
+            keys.AddShroudedKey(key, password, pbe).Attributes.Add(new Pkcs9LocalKeyId(localKeyId));
+        }
+
+        var builder = new Pkcs12Builder();
+        builder.AddSafeContentsEncrypted(certificates, password, pbe);
+        builder.AddSafeContentsUnencrypted(keys);
+        builder.SealWithMac(password, pbe.HashAlgorithm, Iterations);
+        return builder.Encode();
     }
 
     private static AsymmetricAlgorithm NewKey(bool rsa) => rsa ? RSA.Create(2048) : ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -16,7 +16,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
     private static string ExpectedStatusLinePrefix(Http http) => http == Http.V2 ? "HTTP/2 " : "HTTP/1.1 ";
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Protocols))]
     public async Task Curl_WithValidCertificate_Gets200_AndBackendSeesTheFingerprint(Tls tls, Http http)
     {
@@ -40,7 +40,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Equal("https", seen.One("X-Forwarded-Proto"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Protocols))]
     public async Task Curl_WithoutCertificate_Gets404NotFound_AndBackendSeesNothing(Tls tls, Http http)
     {
@@ -53,7 +53,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Empty(env.Backend.RequestsFor(path));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Protocols))]
     public async Task Curl_WithCertificateFromAnotherCa_Gets404(Tls tls, Http http)
     {
@@ -66,7 +66,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Empty(env.Backend.RequestsFor(path));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Protocols))]
     public async Task Curl_WithExpiredCertificate_Gets404(Tls tls, Http http)
     {
@@ -79,7 +79,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Empty(env.Backend.RequestsFor(path));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Curl_LimitedToTls11_CannotConnect()
     {
         var env = await fixture.GetDefaultGatewayAsync();
@@ -94,7 +94,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Empty(env.Backend.RequestsFor(path));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Protocols))]
     public async Task Curl_SpoofedIdentityAndForwardingHeaders_AreReplacedByTheGatewaysValues(Tls tls, Http http)
     {
@@ -134,7 +134,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.DoesNotContain(seen.Headers.Values.SelectMany(v => v), v => v.Contains("6.6.6.6", StringComparison.Ordinal) || v.Contains("7.7.7.7", StringComparison.Ordinal) || v.Contains("forged", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Curl_SpoofedVerifyHeaderWithoutCertificate_IsStillDenied()
     {
         var env = await fixture.GetDefaultGatewayAsync();
@@ -147,7 +147,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Empty(env.Backend.RequestsFor(path));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("unauthorized", 401, RecordingBackend.UnauthorizedBody, Http.V11)]
     [InlineData("forbidden", 403, RecordingBackend.ForbiddenBody, Http.V11)]
     [InlineData("unauthorized", 401, RecordingBackend.UnauthorizedBody, Http.V2)]
@@ -173,7 +173,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.Single(env.Backend.RequestsFor(path));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(true, Http.V11)]
     [InlineData(false, Http.V11)]
     [InlineData(true, Http.V2)]
@@ -189,7 +189,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.False(result.HasHeader("Server"), result.ToString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Curl_BackendErrorResponse_CarriesNoServerHeader()
     {
         var env = await fixture.GetDefaultGatewayAsync();

@@ -7,7 +7,7 @@ namespace MtlsGate.Tests.BlackBox;
 [Collection(BlackBoxTests.Name)]
 public sealed class OpensslTests(PublishedGatewayFixture fixture)
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData(Tls.V12)]
     [InlineData(Tls.V13)]
     public async Task SClient_WithValidCertificate_Gets200(Tls tls)
@@ -22,7 +22,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
         Assert.Contains(tls == Tls.V12 ? "TLSv1.2" : "TLSv1.3", result.StandardOutput, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(Tls.V12)]
     [InlineData(Tls.V13)]
     public async Task SClient_WithoutCertificate_Gets404(Tls tls)
@@ -36,7 +36,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
         Assert.DoesNotContain("Server:", result.StandardOutput, StringComparison.OrdinalIgnoreCase);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(Tls.V12)]
     [InlineData(Tls.V13)]
     public async Task SClient_ShowsTheServerRequestedAClientCertificate(Tls tls)
@@ -53,7 +53,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
             result.ToString());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(Tls.V12)]
     [InlineData(Tls.V13)]
     public async Task SClient_ServerCertificateFromAnIntermediate_IsServedWithTheCompleteChain(Tls tls)
@@ -80,7 +80,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
         Assert.True(output.Contains("Verify return code: 0 (ok)", StringComparison.Ordinal), result.ToString());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(Tls.V12)]
     [InlineData(Tls.V13)]
     public async Task Curl_Pkcs12ServerCertificateWithPassword_Works(Tls tls)

@@ -15,7 +15,8 @@ public static class ProcessRunner
 {
     public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo(fileName)
+        // A bare program name must be installed, else the test is skipped (Tools/Tool.cs).
+        var psi = new ProcessStartInfo(Tools.Tool.Resolve(fileName))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

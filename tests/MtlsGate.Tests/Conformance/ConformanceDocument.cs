@@ -11,10 +11,11 @@ public static class ConformanceDocument
     public const string KnownFailuresHeading = "## Known failures (validator bugs and gaps)";
 
     private const string Introduction = """
-        Data: [C2SP x509-limbo](https://github.com/C2SP/x509-limbo) (Apache-2.0), read from `<repo>/../shared/data/x509-limbo/limbo.json`
-        (a missing file fails the test). Every case runs through `ChainValidator.Validate`, the code the gateway runs at the TLS
-        handshake, on .NET 10 / OpenSSL 3.0 (Linux): `trusted_certs` are the trust store's roots, `untrusted_intermediates` the
-        client's presented intermediates, `peer_certificate` the leaf, `validation_time` (null: now) the instant.
+        Data: [C2SP x509-limbo](https://github.com/C2SP/x509-limbo) (Apache-2.0), vendored in `tests/MtlsGate.Tests/Conformance/x509-limbo/`
+        (source, checksum and the one change, keys removed, in its `SOURCE.md`; a missing file fails the test). Every case runs
+        through `ChainValidator.Validate`, the code the gateway runs at the TLS handshake, on .NET 10 / OpenSSL 3.0 (Linux):
+        `trusted_certs` are the trust store's roots, `untrusted_intermediates` the client's presented intermediates,
+        `peer_certificate` the leaf, `validation_time` (null: now) the instant.
 
         Regenerate: `MTLSGATE_WRITE_CONFORMANCE=1 dotnet test tests/MtlsGate.Tests --no-build --filter "FullyQualifiedName~Conformance"`.
         Normal runs write nothing. The test fails on any disagreement not listed below, on a listed case that no longer disagrees,

@@ -50,10 +50,13 @@ public sealed record LimboPeerName(string Kind, string Value);
 
 public sealed record LimboDocument(int Version, IReadOnlyList<LimboCase> Testcases);
 
-/// <summary>Finds and reads limbo.json: <c>&lt;repo&gt;/../shared/data/x509-limbo/limbo.json</c>.</summary>
+/// <summary>
+/// Finds and reads limbo.json, vendored in the repository at <see cref="RelativePath"/> (source, licence,
+/// checksum and the one modification in x509-limbo/SOURCE.md), so a fresh clone needs nothing beside it.
+/// </summary>
 public static class LimboData
 {
-    public const string RelativePath = "../shared/data/x509-limbo/limbo.json";
+    public const string RelativePath = "tests/MtlsGate.Tests/Conformance/x509-limbo/limbo.json";
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -85,8 +88,8 @@ public static class LimboData
         {
             throw new FileNotFoundException(
                 $"x509-limbo data not found at {path} (repository root + '{RelativePath}'). " +
-                "The conformance test needs C2SP x509-limbo's limbo.json in ../shared/data/x509-limbo/ beside the clone; " +
-                "CI provides it. This is a failure, not a skip: without the data the validator is not checked.",
+                "It is part of the repository (see x509-limbo/SOURCE.md beside it): restore it with git. " +
+                "This is a failure, not a skip: without the data the validator is not checked.",
                 path);
         }
 

@@ -21,7 +21,7 @@ public sealed class LimboConformanceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_limbo_data_is_found_beside_the_repository_and_holds_cases()
+    public void The_vendored_limbo_data_is_found_in_the_repository_and_holds_cases()
     {
         var path = LimboData.DataPath();
 

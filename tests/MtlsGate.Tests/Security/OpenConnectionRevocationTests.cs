@@ -18,7 +18,7 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
 {
     private static TestPki Pki => TestPki.Instance;
 
-    [Fact]
+    [SkippableFact]
     public async Task A_keep_alive_HTTP_1_1_connection_is_refused_after_its_certificate_is_revoked()
     {
         using var files = new SClientFiles();
@@ -41,7 +41,7 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/after");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task An_HTTP_2_connection_is_refused_after_its_certificate_is_revoked()
     {
         using var files = new SClientFiles();
@@ -62,7 +62,7 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/after");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_keep_alive_connection_to_a_host_with_its_own_trust_store_is_refused_after_revocation_in_that_store()
     {
         using var files = new SClientFiles();

@@ -14,7 +14,7 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
 {
     private static TestPki Pki => TestPki.Instance;
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("-tls1_2")]
     [InlineData("-tls1_3")]
     public async Task A_resumed_session_keeps_working_while_the_certificate_is_good_and_is_refused_once_it_is_revoked(string version)
@@ -99,7 +99,7 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
         return false;
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("-tls1_2")]
     [InlineData("-tls1_3")]
     public async Task A_session_established_for_host_A_does_not_unlock_host_B_which_trusts_another_CA(string version)

@@ -30,9 +30,9 @@ public sealed class HeadlessChromium : IDisposable
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(site);
-        var chromium = Tool.Require("chromium", "chromium");
-        var certutil = Tool.Require("certutil", "libnss3-tools");
-        var pk12util = Tool.Require("pk12util", "libnss3-tools");
+        var chromium = Tool.Require("chromium");
+        var certutil = Tool.Require("certutil");
+        var pk12util = Tool.Require("pk12util");
         var browser = new HeadlessChromium(chromium, Directory.CreateTempSubdirectory("mtlsgate-chromium-").FullName);
         try
         {

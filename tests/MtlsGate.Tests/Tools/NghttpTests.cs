@@ -8,7 +8,7 @@ public sealed class NghttpTests
 {
     private static async Task<string> NghttpAsync(string folder, params string[] args)
     {
-        var start = new ProcessStartInfo(Tool.Require("nghttp", "nghttp2-client")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Tool.Require("nghttp")) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { "-v", "--cert", Path.Combine(folder, "client.pem"), "--key", Path.Combine(folder, "client.key") }.Concat(args))
         {
             start.ArgumentList.Add(arg);
@@ -22,7 +22,7 @@ public sealed class NghttpTests
         return await output + await error;
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Nghttp_Http2_EachHostJudgesTheCertificateWithItsOwnTrustStore()
     {
         var folder = Directory.CreateTempSubdirectory("mtlsgate-nghttp-").FullName;

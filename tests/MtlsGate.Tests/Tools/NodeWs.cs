@@ -32,12 +32,11 @@ public static class NodeWs
         socket.on('error', (e) => { clearTimeout(timer); print({ error: String(e && e.message || e) }); process.exit(1); });
         """;
 
-    /// <summary>The ESM entry of the globally installed <c>ws</c>; fails the test naming the npm package when absent.</summary>
+    /// <summary>The ESM entry of the globally installed <c>ws</c>; when absent the test is skipped (or fails, <see cref="Tool.Required"/>) naming the install command.</summary>
     public static async Task<string> RequireModuleAsync(string node, string npm)
     {
         var root = await ProcessRunner.RunAsync(npm, ["root", "-g"], TimeSpan.FromSeconds(30));
         var entry = Path.Combine(root.StandardOutput.Trim(), "ws", "wrapper.mjs");
-        Assert.True(File.Exists(entry), $"npm package ws@8 is not installed globally (no {entry}): run 'npm install -g ws@8'. ({node})");
-        return entry;
+        return File.Exists(entry) ? entry : throw Tool.Missing($"the npm package ws@8 is not installed globally (no {entry}; node {node})", "npm install -g ws@8");
     }
 }

@@ -11,7 +11,7 @@ public sealed class WebSocketWsTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("mtlsgate-ws-").FullName;
 
-    [Fact]
+    [SkippableFact]
     public async Task A_ws_client_presenting_the_client_certificate_gets_its_message_echoed_through_the_gateway()
     {
         var (node, module) = await PrepareAsync();
@@ -29,7 +29,7 @@ public sealed class WebSocketWsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("websocket", upgrade.Header("Upgrade"), ignoreCase: true);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_ws_client_without_a_certificate_gets_an_unexpected_404_response_and_never_reaches_the_backend()
     {
         var (node, module) = await PrepareAsync();
@@ -47,8 +47,8 @@ public sealed class WebSocketWsTests(ITestOutputHelper output) : IDisposable
 
     private static async Task<(string Node, string Module)> PrepareAsync()
     {
-        var node = Tool.Require("node", "nodejs");
-        var npm = Tool.Require("npm", "npm");
+        var node = Tool.Require("node");
+        var npm = Tool.Require("npm");
         return (node, await NodeWs.RequireModuleAsync(node, npm));
     }
 
