@@ -34,7 +34,7 @@ public static class ConfigCompiler
         ArgumentNullException.ThrowIfNull(configuration);
         var sink = new List<string>();
         var errors = new ConfigErrors(sink);
-        var section = ConfigSchema.Check(configuration.GetSection(MtlsGateOptions.SectionName), errors);
+        var section = ConfigSchema.Check(configuration.GetSection(MtlsGateOptions.SectionName), errors, configuration as IConfigurationRoot);
         var options = Bind(section, errors);
         var server = scope == CompileScope.Server;
 

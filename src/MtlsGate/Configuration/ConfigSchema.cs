@@ -142,18 +142,20 @@ public static class ConfigSchema
     /// <summary>
     /// Checks <paramref name="section"/> (the <c>MtlsGate</c> section) against the schema, reporting
     /// every unknown key, wrong shape and malformed scalar, and returns the same section without the
-    /// refused nodes (what the binder and the section compilers read).
+    /// refused nodes (what the binder and the section compilers read). With <paramref name="root"/>, a
+    /// one-or-many key given as a value by one source and as a list by another takes the form of the
+    /// later source (layering, as for every other key); without it, that is an error.
     /// </summary>
-    public static IConfigurationSection Check(IConfigurationSection section, ConfigErrors errors)
+    public static IConfigurationSection Check(IConfigurationSection section, ConfigErrors errors, IConfigurationRoot? root = null)
     {
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(errors);
         var kept = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        Walk(section, Root, errors, kept);
+        Walk(section, Root, errors, kept, root);
         return new ConfigurationBuilder().AddInMemoryCollection(kept).Build().GetSection(section.Path);
     }
 
-    private static void Walk(IConfigurationSection node, Node schema, ConfigErrors errors, Dictionary<string, string?> kept)
+    private static void Walk(IConfigurationSection node, Node schema, ConfigErrors errors, Dictionary<string, string?> kept, IConfigurationRoot? root)
     {
         var children = node.GetChildren().ToList();
         switch (schema)
@@ -177,17 +179,27 @@ public static class ConfigSchema
             case OneOrMany many:
                 if (node.Value is { Length: > 0 } && children.Count != 0)
                 {
-                    errors.Add(node.Path, "given both as one value and as a list (by different configuration sources); use one form.");
-                    return;
+                    switch (LaterFormIsList(root, node.Path))
+                    {
+                        case null:
+                            errors.Add(node.Path, "given both as one value and as a list (by different configuration sources); use one form.");
+                            return;
+                        case true:
+                            Walk(new ConfigurationBuilder().AddInMemoryCollection(children.SelectMany(c => c.AsEnumerable())).Build().GetSection(node.Path), new ListNode(many.Element), errors, kept, root);
+                            return;
+                        case false:
+                            Walk(new ConfigurationBuilder().AddInMemoryCollection([new(node.Path, node.Value)]).Build().GetSection(node.Path), many.Element, errors, kept, root);
+                            return;
+                    }
                 }
 
                 if (children.Count == 0)
                 {
-                    Walk(node, many.Element, errors, kept);
+                    Walk(node, many.Element, errors, kept, root);
                     return;
                 }
 
-                Walk(node, new ListNode(many.Element), errors, kept);
+                Walk(node, new ListNode(many.Element), errors, kept, root);
                 return;
         }
 
@@ -206,7 +218,7 @@ public static class ConfigSchema
             switch (schema)
             {
                 case SectionNode section when section.Properties.TryGetValue(child.Key, out var property):
-                    Walk(child, property, errors, kept);
+                    Walk(child, property, errors, kept, root);
                     break;
                 case SectionNode section:
                     errors.Add(child.Path, UnknownKey(child.Key, section.Properties.Keys));
@@ -215,16 +227,38 @@ public static class ConfigSchema
                     errors.Add(child.Path, UnknownKey(child.Key, keys));
                     break;
                 case MapNode map:
-                    Walk(child, map.Value, errors, kept);
+                    Walk(child, map.Value, errors, kept, root);
                     break;
                 case ListNode list when int.TryParse(child.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _):
-                    Walk(child, list.Element, errors, kept);
+                    Walk(child, list.Element, errors, kept, root);
                     break;
                 case ListNode:
                     errors.Add(child.Path, $"'{child.Key}' is not a list index; {node.Key} is a list (array).");
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the last source (in layering order) that gives <paramref name="path"/> gives it as a list
+    /// (true) or as one value (false); null when that cannot be told.
+    /// </summary>
+    private static bool? LaterFormIsList(IConfigurationRoot? root, string path)
+    {
+        foreach (var provider in (root?.Providers ?? []).Reverse())
+        {
+            if (provider.TryGet(path, out var value) && !string.IsNullOrEmpty(value))
+            {
+                return false;
+            }
+
+            if (provider.GetChildKeys([], path).Any())
+            {
+                return true;
+            }
+        }
+
+        return null;
     }
 
     private static string? ErrorsValue(Type type, string value) => ConfigErrors.ScalarProblem(type, value);

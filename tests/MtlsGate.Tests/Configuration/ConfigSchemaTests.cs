@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Text.Json.Nodes;
 using MtlsGate.Configuration;
 
@@ -273,5 +274,26 @@ public sealed class ConfigSchemaTests : IDisposable
         var reasons = Assert.IsType<ConfigSchema.MapNode>(policy.Properties["DenyByReason"]);
         Assert.Contains("Revoked", reasons.Keys!);
         Assert.DoesNotContain("None", reasons.Keys!);
+    }
+
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(true, 1)]
+    public void ListenGateway_GivenAsOneValueByOneSourceAndAsAListByALaterOne_TakesTheLaterSourcesForm(bool singleIsLater, int expectedEndpoints)
+    {
+        // appsettings.json ships one URL; a --config file (a later source) may give a list, or the reverse.
+        var single = ConfigFiles.TwoHostsWithAllowList();
+        With("MtlsGate:Listen:Gateway", "https://127.0.0.1:0", single);
+        var list = new JsonObject { ["MtlsGate"] = new JsonObject { ["Listen"] = new JsonObject { ["Gateway"] = new JsonArray("https://127.0.0.1:0", "https://[::1]:0") } } };
+        var (first, second) = singleIsLater ? ((JsonNode)list, (JsonNode)single) : (single, list);
+        var configuration = new ConfigurationBuilder()
+            .AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(first.ToJsonString())))
+            .AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(second.ToJsonString())))
+            .Build();
+
+        var (snapshot, errors) = ConfigCompiler.Compile(configuration, _files.Folder);
+
+        Assert.Empty(errors);
+        Assert.Equal(expectedEndpoints, snapshot!.GatewayEndpoints.Count);
     }
 }
