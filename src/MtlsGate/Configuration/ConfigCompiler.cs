@@ -781,6 +781,7 @@ public static class ConfigCompiler
                 errors.Add($"{route.Path}:ClusterId: unknown cluster '{clusterId}'.");
             }
 
+            RouteMetadataCompiler.Validate(route, errors);
             var policy = route[$"Metadata:{PolicyMetadataKey}"];
             if (policy is not null && !policies.ContainsKey(policy))
             {

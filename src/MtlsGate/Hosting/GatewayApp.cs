@@ -135,7 +135,9 @@ public static class GatewayApp
 
         var app = builder.Build();
         app.UseMtlsGateManagement();
+        app.UseRequestTargetCheck();
         app.UseRouting();
+        app.UseEncodedSlashRouteCheck();
         app.UseMiddleware<GatewayMiddleware>();
         app.MapReverseProxy();
         app.Lifetime.ApplicationStarted.Register(() => LogStart(app, snapshot));

@@ -54,6 +54,7 @@ public static class ProxySetup
 
                     return ValueTask.CompletedTask;
                 });
+                EncodedSlashPathTransform.AddTo(builder);
             });
         return services;
     }
