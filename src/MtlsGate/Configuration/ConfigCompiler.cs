@@ -92,6 +92,7 @@ public static class ConfigCompiler
 
         var geoIp = CompileGeoIp(options.GeoIp, baseDirectory, policies.Values.Any(p => p.HasCountryRules), errors);
         ValidateRoutes(configuration.GetSection("ReverseProxy"), policies, errors);
+        var managementAllowedHosts = ManagementCompiler.Compile(section.GetSection("Management"), options.Management, errors);
 
         var hosts = CompileHosts(options.Hosts, baseDirectory, trustStores, policies, scope == CompileScope.Server, errors);
         var forwarding = CompileForwarding(options.Forwarding, errors);
@@ -128,6 +129,7 @@ public static class ConfigCompiler
             TrustedProxies = trustedProxies,
             ClientIpHeader = clientIpHeader,
             GeoIp = geoIp,
+            ManagementAllowedHosts = managementAllowedHosts,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
             InputFiles = InputFiles(options, baseDirectory, reload.CrlCacheDirectory),
         };
