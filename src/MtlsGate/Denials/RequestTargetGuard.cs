@@ -72,10 +72,39 @@ public static class RequestTargetGuard
     /// </summary>
     private static Task RefuseAsync(HttpContext context, ILogger logger, TargetProblem problem, string raw)
     {
-        Log.RequestTargetRefused(logger, problem, context.Request.Method, Proxy.HeaderEncoding.Encode(RequestTarget.PathOf(raw).ToString()), StatusCodes.Status400BadRequest);
+        Log.RequestTargetRefused(logger, problem.ToString(), context.Request.Method, LoggedPath(raw), StatusCodes.Status400BadRequest);
         context.Response.StatusCode = StatusCodes.Status400BadRequest;
         context.Response.ContentLength = 0;
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The raw path as the client sent it (still percent-encoded, so logged as is), without the query;
+    /// anything outside printable ASCII (Kestrel refuses control characters in targets anyway) becomes
+    /// %XX so no log line can be split or forged.
+    /// </summary>
+    private static string LoggedPath(string raw)
+    {
+        var path = RequestTarget.PathOf(raw);
+        if (!path.ContainsAnyExceptInRange((char)0x20, (char)0x7E))
+        {
+            return path.ToString();
+        }
+
+        var builder = new System.Text.StringBuilder(path.Length * 3);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(path.ToArray()))
+        {
+            if (b is >= 0x20 and < 0x7F)
+            {
+                builder.Append((char)b);
+            }
+            else
+            {
+                builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
     }
 
     /// <summary>Marks a request whose target carries <c>%2F</c> (and nothing worse) until its route is known.</summary>

@@ -26,7 +26,7 @@ internal static partial class Log
     public static partial void WouldDeny(ILogger logger, DenyReason reason, string method, string path, string route, string policy, string fingerprint);
 
     [LoggerMessage(3100, LogLevel.Information, "{Method} {Path} refused with {Status}: {Problem} in the request target (the query is not logged)", EventName = "RequestTargetRefused")]
-    public static partial void RequestTargetRefused(ILogger logger, TargetProblem problem, string method, string path, int status);
+    public static partial void RequestTargetRefused(ILogger logger, string problem, string method, string path, int status);
 
     [LoggerMessage(3101, LogLevel.Information, "Connection {ConnectionId} sha256={Fingerprint}: TLS renegotiation attempt refused, connection closed", EventName = "RenegotiationRefused")]
     public static partial void RenegotiationRefused(ILogger logger, string connectionId, string fingerprint);
