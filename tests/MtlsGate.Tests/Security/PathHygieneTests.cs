@@ -76,6 +76,18 @@ public sealed class PathHygieneTests(PathHygieneTests.Fixture fixture, ITestOutp
     }
 
     [Fact]
+    public async Task The_encoded_slash_mark_ends_with_its_request_on_a_kept_alive_connection()
+    {
+        await using var ssl = await RawTls.ConnectAsync(Gateway.GatewayUri, TestPki.Instance.Good);
+        await ssl.WriteAsync(Encoding.ASCII.GetBytes(
+            "GET /files/keep%2Falive HTTP/1.1\r\nHost: localhost\r\n\r\nGET /send/after-mark HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+        var text = Encoding.ASCII.GetString(await RawTls.ReadToCloseAsync(ssl));
+
+        Assert.Equal(2, text.Split("HTTP/1.1 200 OK").Length - 1);
+        Assert.Contains(Gateway.Backend.Requests, r => r.RawTarget == "/send/after-mark");
+    }
+
+    [Fact]
     public async Task A_refused_target_is_answered_400_before_any_policy_even_without_a_certificate()
     {
         using var client = Gateway.Client(null);
