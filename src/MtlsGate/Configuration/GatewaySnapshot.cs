@@ -130,6 +130,9 @@ public sealed record GatewaySnapshot(
 
     public CountryLookup? GeoIp { get; init; }
 
+    /// <summary><c>MtlsGate:Management:AllowedHosts</c>, lower-case without trailing dot: names answered besides loopback and IP literals.</summary>
+    public FrozenSet<string> ManagementAllowedHosts { get; init; } = FrozenSet<string>.Empty;
+
     /// <summary>The host entry for an SNI name, or null (top-level settings).</summary>
     public CompiledHost? HostFor(string? serverName) =>
         serverName is { Length: > 0 } && Hosts.Count != 0 && Hosts.TryGetValue(serverName.TrimEnd('.'), out var host) ? host : null;

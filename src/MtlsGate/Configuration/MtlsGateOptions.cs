@@ -62,6 +62,21 @@ public sealed class MtlsGateOptions
     /// (another user could plant an old CRL or redirect a write).
     /// </summary>
     public string? StateDirectory { get; set; }
+
+    public ManagementSection Management { get; set; } = new();
+}
+
+/// <summary><c>MtlsGate:Management</c>: the plain-HTTP management listener (health, readiness, metrics).</summary>
+public sealed class ManagementSection
+{
+    /// <summary>
+    /// Host names (no scheme, port or wildcard) the management listener answers besides loopback names
+    /// (<c>localhost</c>) and IP literals, e.g. the service name Prometheus scrapes by. Default empty.
+    /// Any other <c>Host</c> gets 400: a web page whose name an attacker re-points to 127.0.0.1 (DNS
+    /// rebinding) would otherwise read /metrics and /readyz from a browser on this machine. Listing a
+    /// name makes that attack possible again for it, so list only names resolved by your own DNS.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
 }
 
 /// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>

@@ -38,6 +38,7 @@ public static class RouteCompiler
                 errors.Add($"{route.Path}:ClusterId", $"unknown cluster '{clusterId}'.");
             }
 
+            RouteMetadataCompiler.Validate(route, errors);
             var key = $"{route.Path}:Metadata:{ConfigCompiler.PolicyMetadataKey}";
             var name = route[$"Metadata:{ConfigCompiler.PolicyMetadataKey}"];
             if (name is null)

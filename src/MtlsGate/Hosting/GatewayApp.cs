@@ -143,7 +143,9 @@ public static class GatewayApp
         }
 
         app.UseMtlsGateManagement();
+        app.UseRequestTargetCheck();
         app.UseRouting();
+        app.UseEncodedSlashRouteCheck();
         app.UseMiddleware<GatewayMiddleware>();
         app.MapReverseProxy();
         app.Lifetime.ApplicationStarted.Register(() => LogStart(app, snapshot));

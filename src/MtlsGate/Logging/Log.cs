@@ -25,6 +25,15 @@ internal static partial class Log
     [LoggerMessage(3002, LogLevel.Warning, "Would deny ({Reason}) {Method} {Path} route={Route} policy={Policy} sha256={Fingerprint}: log-only mode, forwarded", EventName = "WouldDeny")]
     public static partial void WouldDeny(ILogger logger, DenyReason reason, string method, string path, string route, string policy, string fingerprint);
 
+    [LoggerMessage(3100, LogLevel.Information, "{Method} {Path} refused with {Status}: {Problem} in the request target (the query is not logged)", EventName = "RequestTargetRefused")]
+    public static partial void RequestTargetRefused(ILogger logger, string problem, string method, string path, int status);
+
+    [LoggerMessage(3101, LogLevel.Information, "Connection {ConnectionId} sha256={Fingerprint}: TLS renegotiation attempt refused, connection closed", EventName = "RenegotiationRefused")]
+    public static partial void RenegotiationRefused(ILogger logger, string connectionId, string fingerprint);
+
+    [LoggerMessage(3102, LogLevel.Information, "Management request refused with {Status}: Host '{Host}' is neither loopback, an IP literal nor listed in MtlsGate:Management:AllowedHosts", EventName = "ManagementHostRefused")]
+    public static partial void ManagementHostRefused(ILogger logger, string host, int status);
+
     [LoggerMessage(1010, LogLevel.Information, "Reloaded: {TrustStores} trust store(s), {Policies} polic(ies) now in effect", EventName = "ReloadSucceeded")]
     public static partial void ReloadSucceeded(ILogger logger, int trustStores, int policies);
 

@@ -1,6 +1,10 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MtlsGate.Logging;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
 using Prometheus;
@@ -20,6 +24,7 @@ public static class ManagementEndpoints
 
     private static readonly byte[] Healthy = "Healthy"u8.ToArray();
     private static readonly byte[] NotFound = "Not Found"u8.ToArray();
+    private static readonly System.Buffers.SearchValues<char> Digits = System.Buffers.SearchValues.Create("0123456789");
 
     /// <summary>Branches management connections off before routing: the gateway pipeline never sees them.</summary>
     public static IApplicationBuilder UseMtlsGateManagement(this IApplicationBuilder app) =>
@@ -31,6 +36,19 @@ public static class ManagementEndpoints
     {
         var response = context.Response;
         response.Headers.CacheControl = "no-store";
+        var allowedHosts = context.RequestServices.GetRequiredService<GatewayState>().Current.ManagementAllowedHosts;
+        if (!IsAllowedHost(context.Request.Host, allowedHosts))
+        {
+            // 400 as ASP.NET Core's host filtering answers, not 421: 421 tells a client to retry on
+            // another connection, and there is no other connection that would be answered.
+            // Safe to log as is: Kestrel refuses a Host value with anything but host characters (400
+            // before this runs; HttpUtilities.IsHostHeaderValid in Http1Connection.EnsureHostHeaderExists).
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("MtlsGate.Management");
+            Log.ManagementHostRefused(logger, context.Request.Host.Value ?? "", StatusCodes.Status400BadRequest);
+            await WriteAsync(context, StatusCodes.Status400BadRequest, "", []).ConfigureAwait(false);
+            return;
+        }
+
         var method = context.Request.Method;
         if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
         {
@@ -63,11 +81,52 @@ public static class ManagementEndpoints
         }
     }
 
+    /// <summary>
+    /// The management listener answers only a <c>Host</c> no web page can borrow: <c>localhost</c>, an IP
+    /// literal (dotted-quad IPv4 or bracketed IPv6; 127.x included), or a name in
+    /// <c>MtlsGate:Management:AllowedHosts</c>, with any port. Anything else is a name that could
+    /// resolve to this machine through DNS rebinding; an empty Host is refused too.
+    /// </summary>
+    public static bool IsAllowedHost(HostString host, IReadOnlySet<string> allowedHosts)
+    {
+        ArgumentNullException.ThrowIfNull(allowedHosts);
+        var name = host.Host;
+        if (name.Length > 1 && name[0] == '[')
+        {
+            return name[^1] == ']' && IPAddress.TryParse(name.AsSpan(1, name.Length - 2), out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6;
+        }
+
+        // "localhost." and "127.0.0.1." name the same host as without the dot.
+        name = name.EndsWith('.') ? name[..^1] : name;
+        return name.Length != 0
+            && (name.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IsDottedQuad(name) || allowedHosts.Contains(name));
+    }
+
+    /// <summary>Four decimal octets only: IPAddress.TryParse would also take "1" or "0x7f.1", forms not worth reasoning about.</summary>
+    private static bool IsDottedQuad(string name)
+    {
+        var parts = 0;
+        foreach (var range in name.AsSpan().Split('.'))
+        {
+            var part = name.AsSpan(range);
+            if (++parts > 4 || part.Length is 0 or > 3 || part.IndexOfAnyExcept(Digits) >= 0 || int.Parse(part, System.Globalization.CultureInfo.InvariantCulture) > 255)
+            {
+                return false;
+            }
+        }
+
+        return parts == 4;
+    }
+
     private static Task WriteAsync(HttpContext context, int status, string contentType, byte[] body)
     {
         var response = context.Response;
         response.StatusCode = status;
-        response.ContentType = contentType;
+        if (contentType.Length != 0)
+        {
+            response.ContentType = contentType;
+        }
+
         response.ContentLength = body.Length;
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
     }

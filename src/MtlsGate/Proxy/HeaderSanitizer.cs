@@ -5,8 +5,13 @@ namespace MtlsGate.Proxy;
 
 /// <summary>
 /// Removes, from the client's request, every header a backend could take for the gateway's word:
-/// client-certificate headers of every proxy we know, and forwarding headers. The gateway then sets
-/// its own. Matching ignores case; duplicates go with the name.
+/// client-certificate headers of every proxy we know, forwarding headers, and the identity headers
+/// of authenticating proxies that backends are told to trust (Authelia/Authentik <c>Remote-*</c>,
+/// oauth2-proxy <c>X-Auth-Request-*</c> and <c>X-Forwarded-User</c>/<c>-Email</c>/<c>-Groups</c>/<c>-Preferred-Username</c>,
+/// Azure App Service <c>X-MS-Client-Principal*</c>, AWS ALB mTLS <c>X-Amzn-Mtls-*</c>, nginx/Apache
+/// <c>Ssl-Client-*</c>): the gateway sets its own client-certificate and forwarding headers and no
+/// identity header of another proxy, so none may come from a client. Matching ignores case;
+/// duplicates go with the name.
 /// </summary>
 public static class HeaderSanitizer
 {
@@ -14,13 +19,16 @@ public static class HeaderSanitizer
     {
         "X-Forwarded-Client-Cert", "Client-Cert", "Client-Cert-Chain", "X-ARR-ClientCert", "X-Real-IP",
         "Forwarded", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "X-Original-For",
-        "X-MS-Client-Principal", "Ssl-Client-Cert", "X-Client-Verify", "X-Client-DN", "X-Client-Fingerprint",
+        "X-Client-Verify", "X-Client-DN", "X-Client-Fingerprint",
+        // Authenticating proxies' identity headers (the X-Forwarded-User family is covered by the X-Forwarded- prefix).
+        "Remote-User", "Remote-Email", "Remote-Groups", "Remote-Name", "X-Remote-User",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static readonly string[] Prefixes =
     [
         "X-Client-Cert", "X-SSL-Client", "X-SSL-Cert", "X-Forwarded-", "Cf-Client-Cert", "X-Forwarded-Tls-Client-Cert",
         "X-Tls-Client", "X-MtlsGate-",
+        "X-Auth-Request-", "Ssl-Client-", "X-Amzn-Mtls-", "X-MS-Client-Principal",
     ];
 
     public static bool IsSpoofable(string name)

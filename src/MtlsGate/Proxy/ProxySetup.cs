@@ -58,6 +58,7 @@ public static class ProxySetup
 
                     return ValueTask.CompletedTask;
                 });
+                EncodedSlashPathTransform.AddTo(builder);
             });
         return services;
     }

@@ -6,8 +6,11 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Hosting;
+using MtlsGate.Logging;
 
 namespace MtlsGate.Tls;
 
@@ -141,9 +144,20 @@ public static class GatewayListener
                 {
                     // The client went first; nothing left to say.
                 }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    // OpenSSL "shutdown while in init": the client started a new handshake on an
+                    // established session (TLS 1.2 renegotiation, refused by AllowRenegotiation = false,
+                    // which made Kestrel's read fail and end the connection). Uncaught, this surfaced as
+                    // Kestrel's "Unhandled exception" error with a stack trace, once per attempt.
+                    Log.RenegotiationRefused(ConnectionLogger(listen), connection.ConnectionId, feature.Identity.Sha256Fingerprint);
+                }
             }
         });
     }
+
+    private static ILogger ConnectionLogger(ListenOptions listen) =>
+        listen.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("MtlsGate.Tls") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     private const System.Security.Cryptography.X509Certificates.X509RevocationMode X509RevocationModeNoCheck =
         System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;

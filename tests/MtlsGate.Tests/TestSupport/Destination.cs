@@ -10,6 +10,9 @@ namespace MtlsGate.Tests.TestSupport;
 /// <summary>A request as the backend saw it.</summary>
 public sealed record RecordedRequest(string Method, string Path, IReadOnlyDictionary<string, string[]> Headers)
 {
+    /// <summary>The request target exactly as it arrived (still percent-encoded, with the query).</summary>
+    public string RawTarget { get; init; } = "";
+
     public string? Header(string name) =>
         Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value is { } values
             ? string.Join(",", values)
@@ -54,7 +57,10 @@ public sealed class Destination : IAsyncDisposable
             destination!.Requests.Enqueue(new RecordedRequest(
                 request.Method,
                 request.Path.Value ?? "",
-                request.Headers.ToDictionary(h => h.Key, h => h.Value.Select(v => v ?? "").ToArray(), StringComparer.OrdinalIgnoreCase)));
+                request.Headers.ToDictionary(h => h.Key, h => h.Value.Select(v => v ?? "").ToArray(), StringComparer.OrdinalIgnoreCase))
+            {
+                RawTarget = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget,
+            });
 
             if (request.Path.StartsWithSegments("/status", out var rest) && int.TryParse(rest.Value?.Trim('/'), out var status))
             {
