@@ -15,12 +15,12 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RES"; }
 # {{NAME}} replaced by its VALUE. A placeholder left without a value is an error, so a template
 # and its caller cannot drift apart silently.
 render() {
-  local tmpl="$HERE/templates/$1" out=$2 text kv name; shift 2
-  text=$(<"$tmpl")
+  local name=$1 out=$2 text kv key; shift 2
+  text=$(<"$HERE/templates/$name")
   for kv in "$@"; do
-    name=${kv%%=*}
-    text=${text//"{{$name}}"/"${kv#*=}"}   # quoted: no '&' expansion (bash 5.2 patsub_replacement)
+    key=${kv%%=*}
+    text=${text//"{{$key}}"/"${kv#*=}"}   # quoted: no '&' expansion (bash 5.2 patsub_replacement)
   done
-  if [[ $text =~ \{\{([A-Za-z_]+)\}\} ]]; then die "template $1: no value given for {{${BASH_REMATCH[1]}}}"; fi
+  if [[ $text =~ \{\{([A-Za-z_]+)\}\} ]]; then die "template $name: no value given for {{${BASH_REMATCH[1]}}}"; fi
   printf '%s\n' "$text" > "$out"
 }
