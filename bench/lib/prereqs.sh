@@ -9,6 +9,7 @@ install_peers() {
   command -v ab      >/dev/null || need+=(apache2-utils)
   command -v openssl >/dev/null || need+=(openssl)
   command -v curl    >/dev/null || need+=(curl)
+  command -v python3 >/dev/null || need+=(python3)   # bench/report (standard library only)
   ((${#need[@]})) || return 0
   log "installing from Debian packages: ${need[*]}"
   # Keep the packages' services from starting system-wide: this run starts its own instances.
