@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace MtlsGate.Tests.BlackBox;
+namespace MtlsGate.Tests.TestSupport;
 
 /// <summary>What a finished (or timed-out and killed) process left behind.</summary>
 public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError, bool TimedOut)
@@ -16,7 +16,7 @@ public static class ProcessRunner
     public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         // A bare program name must be installed, else the test is skipped (Tools/Tool.cs).
-        var psi = new ProcessStartInfo(Tools.Tool.Resolve(fileName))
+        var psi = new ProcessStartInfo(Tool.Resolve(fileName))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

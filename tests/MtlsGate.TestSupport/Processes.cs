@@ -7,7 +7,7 @@ public static class Processes
 {
     public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string file, params string[] args)
     {
-        var start = new ProcessStartInfo(Tools.Tool.Resolve(file)) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Tool.Resolve(file)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

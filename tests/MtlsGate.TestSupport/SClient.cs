@@ -3,10 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
-using MtlsGate.Tests.BlackBox;
-using TestPki = MtlsGate.Tests.TestSupport.TestPki;
 
-namespace MtlsGate.Tests.Security;
+namespace MtlsGate.Tests.TestSupport;
 
 /// <summary>Files for <c>openssl s_client</c>: the test root as CA file and client certificates as PEM.</summary>
 public sealed class SClientFiles : IDisposable

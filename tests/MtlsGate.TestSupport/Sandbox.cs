@@ -1,76 +1,9 @@
-using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MtlsGate.Tls;
 
-namespace MtlsGate.Tests.BlackBox;
+namespace MtlsGate.Tests.TestSupport;
 
-/// <summary>A throwaway PKI made fresh for a fixture (no key is ever committed).</summary>
-public sealed class TestPki : IDisposable
-{
-    private TestPki(X509Certificate2 root, X509Certificate2 server, X509Certificate2 client, X509Certificate2 otherRoot, X509Certificate2 otherClient, X509Certificate2 expiredClient)
-    {
-        Root = root;
-        Server = server;
-        Client = client;
-        OtherRoot = otherRoot;
-        OtherClient = otherClient;
-        ExpiredClient = expiredClient;
-    }
-
-    public X509Certificate2 Root { get; }
-
-    public X509Certificate2 Server { get; }
-
-    public X509Certificate2 Client { get; }
-
-    /// <summary>A CA the gateway does not trust, and a client certificate it issued.</summary>
-    public X509Certificate2 OtherRoot { get; }
-
-    public X509Certificate2 OtherClient { get; }
-
-    /// <summary>Issued by <see cref="Root"/>, expired yesterday.</summary>
-    public X509Certificate2 ExpiredClient { get; }
-
-    public static TestPki Create()
-    {
-        var root = Pki.CreateRoot("CN=BlackBox Test Root, O=MtlsGate tests");
-        var server = IssueServer(root);
-        var client = Pki.Issue(root, "CN=blackbox-phone, O=MtlsGate tests");
-        var otherRoot = Pki.CreateRoot("CN=BlackBox Other Root, O=Someone else");
-        var otherClient = Pki.Issue(otherRoot, "CN=stranger, O=Someone else");
-        var expired = Pki.Issue(root, "CN=expired-phone, O=MtlsGate tests", new IssueOptions
-        {
-            NotBefore = DateTimeOffset.UtcNow.AddDays(-30),
-            NotAfter = DateTimeOffset.UtcNow.AddDays(-1),
-        });
-        return new TestPki(root, server, client, otherRoot, otherClient, expired);
-    }
-
-    public static X509Certificate2 IssueServer(X509Certificate2 issuer) =>
-        Pki.Issue(issuer, "CN=localhost", new IssueOptions
-        {
-            ExtendedKeyUsages = [Pki.ServerAuthOid],
-            DnsNames = ["localhost"],
-            IpAddresses = [IPAddress.Loopback, IPAddress.IPv6Loopback],
-        });
-
-    /// <summary>The SHA-256 fingerprint as the gateway forwards it: lowercase hex of the DER.</summary>
-    public static string Fingerprint(X509Certificate2 certificate) =>
-        Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
-
-    public void Dispose()
-    {
-        Root.Dispose();
-        Server.Dispose();
-        Client.Dispose();
-        OtherRoot.Dispose();
-        OtherClient.Dispose();
-        ExpiredClient.Dispose();
-    }
-}
-
-/// <summary>A temporary folder holding one PKI as PEM files and the configuration files written for it.</summary>
+/// <summary>A temporary folder holding one <see cref="TestPki"/> (root, server leaf, <see cref="TestPki.Good"/>, <see cref="TestPki.OtherRootLeaf"/>, <see cref="TestPki.Expired"/>) as PEM files and the configuration files written for it.</summary>
 public sealed class Sandbox : IDisposable
 {
     private Sandbox(string directory) => Directory = directory;
@@ -95,11 +28,11 @@ public sealed class Sandbox : IDisposable
         if (pki is not null)
         {
             sandbox.Write("ca.pem", Pki.CertificatePem(pki.Root));
-            sandbox.Write("server.pem", Pki.CertificatePem(pki.Server));
-            sandbox.Write("server.key", Pki.KeyPem(pki.Server));
-            WriteClient(sandbox.Client, pki.Client);
-            WriteClient(sandbox.OtherClient, pki.OtherClient);
-            WriteClient(sandbox.ExpiredClient, pki.ExpiredClient);
+            sandbox.Write("server.pem", Pki.CertificatePem(pki.ServerLeaf));
+            sandbox.Write("server.key", Pki.KeyPem(pki.ServerLeaf));
+            WriteClient(sandbox.Client, pki.Good);
+            WriteClient(sandbox.OtherClient, pki.OtherRootLeaf);
+            WriteClient(sandbox.ExpiredClient, pki.Expired);
         }
 
         return sandbox;
