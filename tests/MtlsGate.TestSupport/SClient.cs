@@ -42,11 +42,33 @@ public sealed class SClientFiles : IDisposable
     }
 }
 
-/// <summary>Drives <c>openssl s_client</c> against the in-process gateway (loopback, bounded in time).</summary>
+/// <summary>
+/// Drives <c>openssl s_client</c> against a gateway on loopback (in-process or the published binary), bounded in
+/// time, with a raw HTTP/1.1 request on stdin.
+/// </summary>
 public static partial class SClient
 {
+    /// <summary><c>GET /</c> for localhost, closing the connection after the response.</summary>
+    public static readonly string RawRequest = Request("/");
+
     public static string Request(string path, string host = "localhost") =>
         $"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n";
+
+    /// <summary>
+    /// One request over TLS <paramref name="tls"/>, presenting <paramref name="client"/> when given; reads until the
+    /// server closes.
+    /// </summary>
+    public static Task<ProcessResult> RequestAsync(int port, string caFile, ClientFiles? client, TlsVersion tls, IEnumerable<string>? extraArguments = null, string? request = null)
+    {
+        List<string> arguments = [tls == TlsVersion.V12 ? "-tls1_2" : "-tls1_3"];
+        if (client is not null)
+        {
+            arguments.AddRange(["-cert", client.Certificate, "-key", client.Key]);
+        }
+
+        arguments.AddRange(extraArguments ?? []);
+        return RunAsync(port, caFile, arguments, request ?? RawRequest);
+    }
 
     /// <summary>One connection: sends <paramref name="stdin"/> (with -ign_eof, so it reads until the server closes).</summary>
     public static Task<ProcessResult> RunAsync(int port, string caFile, IEnumerable<string> arguments, string stdin, TimeSpan? timeout = null)

@@ -138,7 +138,7 @@ public sealed class DenialModeTests(PublishedGatewayFixture fixture)
     {
         await using var env = await GatewayEnvironment.StartAsync(fixture, (_, _, config) => config.WithRejectAtHandshake());
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, TlsVersion.V12);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, TlsVersion.V12);
 
         Assert.DoesNotContain("HTTP/1.1", result.StandardOutput, StringComparison.Ordinal);
         Assert.Empty(env.Backend.Requests);

@@ -14,7 +14,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
     {
         var env = await fixture.GetDefaultGatewayAsync();
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls);
 
         Assert.True(result.StandardOutput.Contains("HTTP/1.1 200", StringComparison.Ordinal), result.ToString());
         Assert.Contains(RecordingBackend.OkBody, result.StandardOutput, StringComparison.Ordinal);
@@ -29,7 +29,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
     {
         var env = await fixture.GetDefaultGatewayAsync();
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
 
         Assert.True(result.StandardOutput.Contains("HTTP/1.1 404", StringComparison.Ordinal), result.ToString());
         Assert.Contains("\r\n\r\nNot Found", result.StandardOutput, StringComparison.Ordinal);
@@ -43,7 +43,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
     {
         var env = await fixture.GetDefaultGatewayAsync();
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
 
         var output = result.StandardOutput;
         Assert.True(
@@ -67,7 +67,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
             sandbox.Write("server.key", Pki.KeyPem(leaf));
         });
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls, ["-showcerts"]);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls, ["-showcerts"]);
 
         var output = result.StandardOutput;
         Assert.True(output.Contains("HTTP/1.1 200", StringComparison.Ordinal), result.ToString());
