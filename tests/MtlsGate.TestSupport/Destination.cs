@@ -78,6 +78,7 @@ public sealed class Destination : IAsyncDisposable
 
             if (request.Path.StartsWithSegments("/slow", out var delay) && int.TryParse(delay.Value?.Trim('/'), out var milliseconds))
             {
+                // A deliberately slow backend (the test asks for /slow/N): time passing is the point here.
                 await Task.Delay(milliseconds);
                 await context.Response.WriteAsync($"slow {milliseconds}");
                 return;

@@ -50,11 +50,10 @@ public sealed class DenialModeTests(PublishedGatewayFixture fixture)
 
         await Curl.GetAsync(env.Gateway.GatewayUrl + "/closed-logged", env.Sandbox.CaPem, client: null, Curl.VersionArguments(TlsVersion.V13, Http.V11));
         var line = "";
-        for (var i = 0; i < 50 && line.Length == 0; i++)
-        {
-            await Task.Delay(100);
-            line = env.Gateway.StandardOutput.Split('\n').FirstOrDefault(l => l.Contains("/closed-logged", StringComparison.Ordinal)) ?? "";
-        }
+        await Eventually.TrueAsync(
+            () => (line = env.Gateway.StandardOutput.Split('\n').FirstOrDefault(l => l.Contains("/closed-logged", StringComparison.Ordinal)) ?? "").Length > 0,
+            TimeSpan.FromSeconds(5),
+            "the access line of /closed-logged is written");
 
         Assert.Contains("decision=Deny", line, StringComparison.Ordinal);
         Assert.Contains("status=444", line, StringComparison.Ordinal);
