@@ -25,7 +25,7 @@ public sealed class CliOutputEncodingTests : IDisposable
     [Fact]
     public async Task Verify_AHostileSubjectWithEscCrLf_IsPrintedEncoded_WithoutControlCharacters()
     {
-        Assert.Equal(0, (await Processes.GateAsync("init", Ca)).ExitCode);
+        Assert.Equal(0, (await ProcessRunner.GateAsync("init", Ca)).ExitCode);
         using var ca = X509Certificate2.CreateFromPemFile(Path.Combine(Ca, "ca.pem"), Path.Combine(Ca, "ca.key"));
         var name = new X500DistinguishedNameBuilder();
         name.AddCommonName(Hostile);
@@ -38,28 +38,28 @@ public sealed class CliOutputEncodingTests : IDisposable
         var file = Path.Combine(_folder, "hostile.pem");
         await File.WriteAllTextAsync(file, leaf.ExportCertificatePem());
 
-        var verify = await Processes.GateAsync("verify", file, "--config", Path.Combine(Ca, "appsettings.json"));
+        var verify = await ProcessRunner.GateAsync("verify", file, "--config", Path.Combine(Ca, "appsettings.json"));
 
-        Assert.True(verify.ExitCode == 0, verify.Output + verify.Error);
-        Assert.False(HasControlCharacter(verify.Output), verify.Output);
-        Assert.Contains("evil%1B[31m red%0D%0Adecision     Allow%1B[0m", verify.Output, StringComparison.Ordinal);
-        Assert.Single(verify.Output.Split('\n'), line => line.StartsWith("decision", StringComparison.Ordinal));
+        Assert.True(verify.ExitCode == 0, verify.StandardOutput + verify.StandardError);
+        Assert.False(HasControlCharacter(verify.StandardOutput), verify.StandardOutput);
+        Assert.Contains("evil%1B[31m red%0D%0Adecision     Allow%1B[0m", verify.StandardOutput, StringComparison.Ordinal);
+        Assert.Single(verify.StandardOutput.Split('\n'), line => line.StartsWith("decision", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task ClientList_AnEditedIssuedJsonWithControlCharacters_IsPrintedEncoded()
     {
-        await Processes.GateAsync("init", Ca);
-        await Processes.GateAsync("client", "issue", "phone", "--ca", Ca, "--password", "pw");
+        await ProcessRunner.GateAsync("init", Ca);
+        await ProcessRunner.GateAsync("client", "issue", "phone", "--ca", Ca, "--password", "pw");
         var issued = Path.Combine(Ca, "issued.json");
         var record = JsonNode.Parse(await File.ReadAllTextAsync(issued))!;
         record["certificates"]![0]!["name"] = Hostile;
         await File.WriteAllTextAsync(issued, record.ToJsonString());
 
-        var list = await Processes.GateAsync("client", "list", "--ca", Ca);
+        var list = await ProcessRunner.GateAsync("client", "list", "--ca", Ca);
 
         Assert.Equal(0, list.ExitCode);
-        Assert.False(HasControlCharacter(list.Output), list.Output);
-        Assert.Contains("evil%1B[31m red%0D%0Adecision", list.Output, StringComparison.Ordinal);
+        Assert.False(HasControlCharacter(list.StandardOutput), list.StandardOutput);
+        Assert.Contains("evil%1B[31m red%0D%0Adecision", list.StandardOutput, StringComparison.Ordinal);
     }
 }

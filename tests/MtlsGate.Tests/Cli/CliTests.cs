@@ -16,7 +16,7 @@ public sealed class CliTests : IDisposable
 
     private string Ca => Path.Combine(_folder, "ca");
 
-    private static Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) => Processes.GateAsync(args);
+    private static Task<ProcessResult> RunAsync(params string[] args) => ProcessRunner.GateAsync(args);
 
     [Fact]
     public async Task InitIssueServeRevoke_APhoneCertificateWorks_UntilRevoked_WithoutARestart()
@@ -24,7 +24,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, (await RunAsync("init", Ca, "--name", "localhost", "--name", "127.0.0.1")).ExitCode);
         var issue = await RunAsync("client", "issue", "phone", "--ca", Ca, "--password", "correct horse");
         Assert.Equal(0, issue.ExitCode);
-        Assert.Contains("Bitwarden", issue.Output, StringComparison.Ordinal);
+        Assert.Contains("Bitwarden", issue.StandardOutput, StringComparison.Ordinal);
         var p12 = Path.Combine(Ca, "clients", "phone.p12");
         using var phone = X509CertificateLoader.LoadPkcs12FromFile(p12, "correct horse", X509KeyStorageFlags.Exportable);
         var bundle = X509CertificateLoader.LoadPkcs12CollectionFromFile(p12, "correct horse");
@@ -53,18 +53,12 @@ public sealed class CliTests : IDisposable
 
         var revoke = await RunAsync("client", "revoke", "phone", "--ca", Ca);
         Assert.Equal(0, revoke.ExitCode);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        HttpStatusCode status;
-        do
-        {
-            await Task.Delay(100);
-            status = (await client.GetAsync("/vault")).StatusCode;
-        }
-        while (status == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        var status = HttpStatusCode.OK;
+        await Eventually.TrueAsync(async () => (status = (await client.GetAsync("/vault")).StatusCode) != HttpStatusCode.OK, TimeSpan.FromSeconds(10), "the revoked phone is refused");
 
         Assert.Equal(HttpStatusCode.NotFound, status);
         var list = await RunAsync("client", "list", "--ca", Ca);
-        Assert.Matches(@"phone\s+[0-9A-F]+\s+\d{4}-\d{2}-\d{2}\s+\d+\s+revoked", list.Output);
+        Assert.Matches(@"phone\s+[0-9A-F]+\s+\d{4}-\d{2}-\d{2}\s+\d+\s+revoked", list.StandardOutput);
     }
 
     [SkippableFact]
@@ -89,7 +83,7 @@ public sealed class CliTests : IDisposable
 
         var issue = await RunAsync("client", "issue", "laptop", "--ca", Ca);
 
-        var password = System.Text.RegularExpressions.Regex.Match(issue.Output, @"password (\S+)\s+\(shown once").Groups[1].Value;
+        var password = System.Text.RegularExpressions.Regex.Match(issue.StandardOutput, @"password (\S+)\s+\(shown once").Groups[1].Value;
         Assert.Equal(20, password.Length);
         Assert.True(X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(Ca, "clients", "laptop.p12"), password).HasPrivateKey);
         Assert.DoesNotContain(password, await File.ReadAllTextAsync(Path.Combine(Ca, "issued.json")), StringComparison.Ordinal);
@@ -130,11 +124,11 @@ public sealed class CliTests : IDisposable
         var garbage = await RunAsync("verify", pem, "--config", config, "--at", "yesterday-ish");
 
         Assert.Equal(0, accepted.ExitCode);
-        Assert.Contains("decision     Allow", accepted.Output, StringComparison.Ordinal);
+        Assert.Contains("decision     Allow", accepted.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(1, future.ExitCode);
-        Assert.Contains("Expired", future.Output, StringComparison.Ordinal);
+        Assert.Contains("Expired", future.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(1, untrusted.ExitCode);
-        Assert.Contains("Untrusted", untrusted.Output, StringComparison.Ordinal);
+        Assert.Contains("Untrusted", untrusted.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(2, broken.ExitCode);
         Assert.Equal(2, garbage.ExitCode);
     }
@@ -149,10 +143,10 @@ public sealed class CliTests : IDisposable
         var bad = await RunAsync("check", "--config", Path.Combine(Ca, "appsettings.json"));
 
         Assert.Equal(0, good.ExitCode);
-        Assert.Matches(@"app\s+\{\*\*catch-all\}\s+Default\*?\s+Certificate\s+Enforce", good.Output);
+        Assert.Matches(@"app\s+\{\*\*catch-all\}\s+Default\*?\s+Certificate\s+Enforce", good.StandardOutput);
         Assert.Equal(2, bad.ExitCode);
-        Assert.Contains("MtlsGate:TrustStores:Default:Crls:0", bad.Error, StringComparison.Ordinal);
-        Assert.Contains("MtlsGate:ServerCertificate:KeyPath", bad.Error, StringComparison.Ordinal);
+        Assert.Contains("MtlsGate:TrustStores:Default:Crls:0", bad.StandardError, StringComparison.Ordinal);
+        Assert.Contains("MtlsGate:ServerCertificate:KeyPath", bad.StandardError, StringComparison.Ordinal);
     }
 
     private static HttpClient PhoneClient(int port, X509Certificate2 certificate, X509Certificate2 ca)
@@ -177,7 +171,7 @@ public sealed class CliTests : IDisposable
 
     private static async Task<string> OpensslInfoAsync(string file)
     {
-        var (_, output, error) = await Processes.RunAsync("openssl", "pkcs12", "-info", "-noout", "-in", file, "-passin", "pass:pw");
+        var (_, output, error) = await ProcessRunner.RunAsync("openssl", "pkcs12", "-info", "-noout", "-in", file, "-passin", "pass:pw");
         return output + error;
     }
 }

@@ -77,7 +77,7 @@ public sealed class PrivateFileTests : IDisposable
 
         var dll = Path.Combine(AppContext.BaseDirectory, "mtlsgate.dll");
         var script = $"umask 000 && dotnet '{dll}' init '{ca}' >/dev/null && dotnet '{dll}' client issue phone --ca '{ca}' --password pw --pem >/dev/null";
-        var run = await BlackBox.ProcessRunner.RunAsync("sh", ["-c", script], TimeSpan.FromSeconds(120));
+        var run = await ProcessRunner.RunAsync("sh", ["-c", script], TimeSpan.FromSeconds(120));
         Assert.True(run.ExitCode == 0, run.ToString());
 
         string[] secrets = ["ca.key", "server.key", Path.Combine("clients", "phone.p12"), Path.Combine("clients", "phone.key")];

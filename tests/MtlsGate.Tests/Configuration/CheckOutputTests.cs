@@ -15,7 +15,7 @@ public sealed class CheckOutputTests : IDisposable
         var file = Path.Combine(_files.Folder, "gateway.json");
         await File.WriteAllTextAsync(file, ConfigFiles.TwoHostsWithAllowList().ToJsonString());
 
-        var (exitCode, output, error) = await Processes.GateAsync("check", "--config", file);
+        var (exitCode, output, error) = await ProcessRunner.GateAsync("check", "--config", file);
 
         Assert.True(exitCode == 0, error);
         Assert.Matches(@"Host other\.test: .*trust store Other \(for every request on its connections", output);
@@ -35,7 +35,7 @@ public sealed class CheckOutputTests : IDisposable
         var file = Path.Combine(_files.Folder, "gateway.json");
         await File.WriteAllTextAsync(file, config.ToJsonString());
 
-        var (exitCode, _, error) = await Processes.GateAsync("check", "--config", file);
+        var (exitCode, _, error) = await ProcessRunner.GateAsync("check", "--config", file);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("ReverseProxy:Routes:admin:Metadata:MtlsGate.Policy: route 'admin' uses policy 'Admins' (trust store 'Default') and can serve host 'other.test'", error, StringComparison.Ordinal);

@@ -20,7 +20,7 @@ public sealed class AccessLogTests
 
         using var allowed = await good.GetAsync("/vault/sync?access_token=SECRET-TOKEN-123");
         using var denied = await none.GetAsync("/vault/sync?access_token=SECRET-TOKEN-456");
-        await Task.Delay(200);
+        await Eventually.TrueAsync(() => capture.Events.Count(e => e.Category == "MtlsGate.Access" && e.EventName == "Access") >= 2, TimeSpan.FromSeconds(5), "both access events are logged");
 
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, denied.StatusCode);
@@ -79,7 +79,7 @@ public sealed class AccessLogTests
         using var client = gateway.Client(TestPki.Instance.Good);
 
         using var response = await client.GetAsync("/a%0D%0A[00:00:00 INF] forged%0Aline");
-        await Task.Delay(200);
+        await Eventually.TrueAsync(() => capture.Events.Any(e => e.Category == "MtlsGate.Access" && e.EventName == "Access"), TimeSpan.FromSeconds(5), "the access event is logged");
 
         var access = Assert.Single(capture.Events, e => e.Category == "MtlsGate.Access" && e.EventName == "Access").Message;
         Assert.DoesNotContain('\r', access);

@@ -137,14 +137,14 @@ public sealed class LifecycleTests
             config["MtlsGate"]!["TrustStores"]!["Default"]!["CrlUrls"] = new JsonArray(url);
         });
 
-        await Eventually(async () => (await StatusAsync(gateway, Pki.Good)) == HttpStatusCode.NotFound);
+        await Eventually.TrueAsync(async () => (await StatusAsync(gateway, Pki.Good)) == HttpStatusCode.NotFound, TimeSpan.FromSeconds(20), "the revoked certificate is refused (404)");
         Volatile.Write(ref served, "garbage"u8.ToArray());
         var before = Volatile.Read(ref fetches);
-        await Eventually(() => Task.FromResult(Volatile.Read(ref fetches) >= before + 2));
+        await Eventually.TrueAsync(() => Volatile.Read(ref fetches) >= before + 2, TimeSpan.FromSeconds(20), "the CRL is fetched twice more");
         Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(gateway, Pki.Good));
 
         Volatile.Write(ref served, TestPki.Crl(Pki.Root, [], number: 2));
-        await Eventually(async () => (await StatusAsync(gateway, Pki.Good)) == HttpStatusCode.OK);
+        await Eventually.TrueAsync(async () => (await StatusAsync(gateway, Pki.Good)) == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the certificate is accepted again (200)");
     }
 
     [Fact]
@@ -231,7 +231,9 @@ public sealed class LifecycleTests
 
             var before = gateway.State.ReloadSuccesses;
             change();
-            await Eventually(() => Task.FromResult(gateway.State.ReloadSuccesses > before));
+            await Eventually.TrueAsync(() => gateway.State.ReloadSuccesses > before, TimeSpan.FromSeconds(20), "the change is reloaded");
+            // Deliberate time, not synchronisation: the request loops run against each new state for a while
+            // before the next change.
             await Task.Delay(150);
         }
 
@@ -255,19 +257,5 @@ public sealed class LifecycleTests
         using var client = gateway.Client(certificate);
         using var response = await client.GetAsync("/probe");
         return response.StatusCode;
-    }
-
-    private static async Task Eventually(Func<Task<bool>> condition, int seconds = 20)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("condition not met in time");
-            }
-
-            await Task.Delay(50);
-        }
     }
 }

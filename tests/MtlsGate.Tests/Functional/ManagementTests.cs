@@ -42,11 +42,10 @@ public sealed class ManagementTests
 
         // Counted after the response is written: allow the last increments a moment (up to 10 s).
         var seen = ObserveRequests(route);
-        for (var i = 0; i < 200 && (seen.GetValueOrDefault(("Allow", "None")) != 40 || seen.GetValueOrDefault(("Deny", "NoCertificate")) != 7); i++)
-        {
-            await Task.Delay(50);
-            seen = ObserveRequests(route);
-        }
+        await Eventually.TrueAsync(
+            () => (seen = ObserveRequests(route)).GetValueOrDefault(("Allow", "None")) == 40 && seen.GetValueOrDefault(("Deny", "NoCertificate")) == 7,
+            TimeSpan.FromSeconds(10),
+            "the counter reaches 40 allowed and 7 denied requests");
 
         Assert.Equal(40, seen[("Allow", "None")]);
         Assert.Equal(7, seen[("Deny", "NoCertificate")]);
@@ -158,14 +157,8 @@ public sealed class ManagementTests
             config["ReverseProxy"]!["Clusters"]!["app"]!["Metadata"] = new JsonObject { ["ConsecutiveFailuresHealthPolicy.Threshold"] = "1" };
         });
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        (HttpStatusCode Status, string Body) ready;
-        do
-        {
-            await Task.Delay(200);
-            ready = await GetAsync(gateway, "/readyz");
-        }
-        while (ready.Status == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        (HttpStatusCode Status, string Body) ready = default;
+        await Eventually.TrueAsync(async () => (ready = await GetAsync(gateway, "/readyz")).Status != HttpStatusCode.OK, TimeSpan.FromSeconds(15), "/readyz stops answering 200");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.Status);
         Assert.Contains("cluster:app", ready.Body, StringComparison.Ordinal);

@@ -42,6 +42,8 @@ public sealed class NetworkAndVolumeTests
         using var client = gateway.Client(leaf);
 
         using var response = await client.GetAsync("/aia");
+        // Deliberate time: the test shows that nothing happens (no fetch reaches the trap), which no condition can
+        // signal; half a second gives a stray fetch the time to arrive.
         await Task.Delay(500);
         var duringGateway = Volatile.Read(ref connections);
 
@@ -53,7 +55,7 @@ public sealed class NetworkAndVolumeTests
             chain.ChainPolicy.CustomTrustStore.Add(Pki.Root);
             chain.ChainPolicy.UrlRetrievalTimeout = TimeSpan.FromSeconds(3);
             chain.Build(leaf);
-            await Task.Delay(200);
+            await Eventually.TrueAsync(() => Volatile.Read(ref connections) > 0, TimeSpan.FromSeconds(5), "control: a downloading chain build should have hit the trap");
             Assert.True(Volatile.Read(ref connections) > 0, "control: a downloading chain build should have hit the trap");
         }
 
@@ -82,7 +84,7 @@ public sealed class NetworkAndVolumeTests
             {
                 process.Refresh();
                 peak = Math.Max(peak, process.WorkingSet64);
-                await Task.Delay(50);
+                await Task.Delay(50); // the sampling period of the memory measurement, not synchronisation
             }
         });
 

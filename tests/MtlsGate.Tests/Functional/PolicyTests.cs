@@ -70,7 +70,7 @@ public sealed class PolicyTests
 
         // One curl run, two requests: --next keeps the connection, so the second (Host: b.test) rides
         // the TLS connection that was authenticated for a.test.
-        var start = new System.Diagnostics.ProcessStartInfo(Tools.Tool.Require("curl")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new System.Diagnostics.ProcessStartInfo(Tool.Require("curl")) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in common.Concat([$"https://a.test:{port}/first", "--next"]).Concat(common).Concat(["-H", $"Host: b.test:{port}", $"https://a.test:{port}/second"]))
         {
             start.ArgumentList.Add(arg);

@@ -124,11 +124,7 @@ public sealed class ReloadAtomicityTests
         }
 
         var loops = new[] { HammerAsync(HttpVersion.Version11), HammerAsync(HttpVersion.Version11), HammerAsync(HttpVersion.Version20), HammerAsync(HttpVersion.Version20) };
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (Interlocked.Read(ref sent) < 20 && DateTime.UtcNow < deadline && !loops.Any(l => l.IsCompleted))
-        {
-            await Task.Delay(10); // polling for the loops to be under way, not synchronising on time
-        }
+        await Eventually.TrueAsync(() => Interlocked.Read(ref sent) >= 20 || loops.Any(l => l.IsCompleted), TimeSpan.FromSeconds(20), "the request loops are under way");
 
         var reloaded = await gateway.WaitForReloadAsync(() =>
         {

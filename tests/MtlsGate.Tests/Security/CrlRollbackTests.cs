@@ -107,14 +107,14 @@ public sealed class CrlRollbackTests : IDisposable
             await context.Response.Body.WriteAsync(Volatile.Read(ref served));
         });
         await using var gateway = await StartWithUrlAsync(server.Url);
-        await Eventually(async () => await StatusAsync(gateway, "/probe") == HttpStatusCode.NotFound);
+        await Eventually.TrueAsync(async () => await StatusAsync(gateway, "/probe") == HttpStatusCode.NotFound, TimeSpan.FromSeconds(20), "the revoked certificate is refused (404)");
         var cache = ConfigCompiler.CrlCachePath(gateway.State.Current.Reload.CrlCacheDirectory, new Uri(server.Url));
         var cached = File.ReadAllBytes(cache);
 
         Volatile.Write(ref served, TestPki.Crl(Pki.Root, [], number: 200));
         var before = Volatile.Read(ref fetches);
-        await Eventually(() => Task.FromResult(Volatile.Read(ref fetches) >= before + 2));
-        await Eventually(async () => (await ManagementAsync(gateway, "/readyz")).Body.Contains("Rollback", StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => Volatile.Read(ref fetches) >= before + 2, TimeSpan.FromSeconds(20), "the CRL is fetched twice more");
+        await Eventually.TrueAsync(async () => (await ManagementAsync(gateway, "/readyz")).Body.Contains("Rollback", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "/readyz reports the CRL rollback");
 
         Assert.Equal(cached, File.ReadAllBytes(cache));
         Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(gateway, "/still-revoked"));
@@ -148,12 +148,12 @@ public sealed class CrlRollbackTests : IDisposable
             }
         });
         await using var gateway = await StartWithUrlAsync(server.Url, config => config["MtlsGate"]!["Limits"] = new JsonObject { ["MaxCrlBytes"] = 1024 * 1024 });
-        await Eventually(async () => await StatusAsync(gateway, "/probe") == HttpStatusCode.NotFound);
+        await Eventually.TrueAsync(async () => await StatusAsync(gateway, "/probe") == HttpStatusCode.NotFound, TimeSpan.FromSeconds(20), "the revoked certificate is refused (404)");
         var cache = ConfigCompiler.CrlCachePath(gateway.State.Current.Reload.CrlCacheDirectory, new Uri(server.Url));
         var cached = File.ReadAllBytes(cache);
 
         Volatile.Write(ref huge, 1);
-        await Eventually(async () => (await ManagementAsync(gateway, "/readyz")).Body.Contains("TooLarge", StringComparison.Ordinal));
+        await Eventually.TrueAsync(async () => (await ManagementAsync(gateway, "/readyz")).Body.Contains("TooLarge", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "/readyz reports the oversized CRL");
 
         Assert.Equal(cached, File.ReadAllBytes(cache));
         Assert.Single(Directory.GetFiles(gateway.State.Current.Reload.CrlCacheDirectory, "*", SearchOption.AllDirectories));
@@ -184,20 +184,6 @@ public sealed class CrlRollbackTests : IDisposable
         using var client = new HttpClient { BaseAddress = gateway.ManagementUri };
         using var response = await client.GetAsync(path);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    private static async Task Eventually(Func<Task<bool>> condition, int seconds = 20)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("condition not met in time");
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     /// <summary>A plain-HTTP loopback server for CRL URLs.</summary>

@@ -118,7 +118,7 @@ public sealed class ExhaustionTests(ITestOutputHelper output)
 
                     await ssl.WriteAsync(new[] { b });
                     await ssl.FlushAsync();
-                    await Task.WhenAny(reader, Task.Delay(1000));
+                    await Task.WhenAny(reader, Task.Delay(1000)); // the slowloris pace: one byte a second, unless the server closes first
                 }
             }
             catch (IOException)
@@ -126,17 +126,18 @@ public sealed class ExhaustionTests(ITestOutputHelper output)
                 // The server closed while we were still trickling: that is the point.
             }
 
-            await Task.WhenAny(reader, Task.Delay(TimeSpan.FromSeconds(10)));
+            await Task.WhenAny(reader, Task.Delay(TimeSpan.FromSeconds(10))); // the server's close, bounded: Closed says which came first
             return (Closed: reader.IsCompleted, After: clock.Elapsed, Response: Encoding.ASCII.GetString(received.ToArray()));
         }).ToList();
 
-        // The valid client meanwhile, on fresh connections.
+        // The valid client meanwhile, on fresh connections. Deliberate time, not synchronisation: the slow clients
+        // trickle for a while first, and the valid requests are spread over the attack.
         await Task.Delay(500);
         var during = new List<int>();
         for (var i = 0; i < 5; i++)
         {
             during.Add(await FreshRequestAsync(gateway, "/during"));
-            await Task.Delay(300);
+            await Task.Delay(300); // spread over the attack (see above)
         }
 
         var results = await Task.WhenAll(slow);
@@ -198,19 +199,22 @@ public sealed class ExhaustionTests(ITestOutputHelper output)
             // Freeing a slot lets a new client in (the count is released asynchronously: bounded retry).
             await held[^1].DisposeAsync();
             held.RemoveAt(held.Count - 1);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
             int? status = null;
-            while (status is null && DateTime.UtcNow < deadline)
-            {
-                try
+            await Eventually.TrueAsync(
+                async () =>
                 {
-                    status = await FreshRequestAsync(gateway, "/after-free");
-                }
-                catch (Exception e) when (e is IOException or AuthenticationException)
-                {
-                    await Task.Delay(100);
-                }
-            }
+                    try
+                    {
+                        status = await FreshRequestAsync(gateway, "/after-free");
+                        return true;
+                    }
+                    catch (Exception e) when (e is IOException or AuthenticationException)
+                    {
+                        return false;
+                    }
+                },
+                TimeSpan.FromSeconds(5),
+                "a new client gets in once a slot is freed");
 
             Assert.Equal(200, status);
         }

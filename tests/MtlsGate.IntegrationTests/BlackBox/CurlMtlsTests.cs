@@ -4,12 +4,12 @@ namespace MtlsGate.Tests.BlackBox;
 [Collection(BlackBoxTests.Name)]
 public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 {
-    public static TheoryData<Tls, Http> Protocols => new()
+    public static TheoryData<TlsVersion, Http> Protocols => new()
     {
-        { Tls.V12, Http.V11 },
-        { Tls.V12, Http.V2 },
-        { Tls.V13, Http.V11 },
-        { Tls.V13, Http.V2 },
+        { TlsVersion.V12, Http.V11 },
+        { TlsVersion.V12, Http.V2 },
+        { TlsVersion.V13, Http.V11 },
+        { TlsVersion.V13, Http.V2 },
     };
 
     private static string UniquePath(string name) => $"/bb/{name}/{Guid.NewGuid():N}";
@@ -18,7 +18,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
     [SkippableTheory]
     [MemberData(nameof(Protocols))]
-    public async Task Curl_WithValidCertificate_Gets200_AndBackendSeesTheFingerprint(Tls tls, Http http)
+    public async Task Curl_WithValidCertificate_Gets200_AndBackendSeesTheFingerprint(TlsVersion tls, Http http)
     {
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("valid");
@@ -30,11 +30,11 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         Assert.StartsWith(ExpectedStatusLinePrefix(http), result.StatusLine, StringComparison.Ordinal);
         Assert.Equal(RecordingBackend.OkBody, result.Body);
         var seen = Assert.Single(env.Backend.RequestsFor(path));
-        Assert.Equal(TestPki.Fingerprint(env.Pki.Client), seen.One("X-Client-Cert-Sha256"));
+        Assert.Equal(TestPki.Fingerprint(env.Pki.Good), seen.One("X-Client-Cert-Sha256"));
         Assert.Equal("SUCCESS", seen.One("X-Client-Cert-Verify"));
-        Assert.Contains("CN=blackbox-phone", seen.One("X-Client-Cert-Subject"), StringComparison.Ordinal);
-        Assert.Contains("CN=BlackBox Test Root", seen.One("X-Client-Cert-Issuer"), StringComparison.Ordinal);
-        Assert.Equal(env.Pki.Client.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), seen.One("X-Client-Cert-Not-After"));
+        Assert.Contains("CN=good-device", seen.One("X-Client-Cert-Subject"), StringComparison.Ordinal);
+        Assert.Contains("CN=MtlsGate Test Root", seen.One("X-Client-Cert-Issuer"), StringComparison.Ordinal);
+        Assert.Equal(env.Pki.Good.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), seen.One("X-Client-Cert-Not-After"));
         Assert.Equal("127.0.0.1", seen.One("X-Real-IP"));
         Assert.Equal("127.0.0.1", seen.One("X-Forwarded-For"));
         Assert.Equal("https", seen.One("X-Forwarded-Proto"));
@@ -42,7 +42,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
     [SkippableTheory]
     [MemberData(nameof(Protocols))]
-    public async Task Curl_WithoutCertificate_Gets404NotFound_AndBackendSeesNothing(Tls tls, Http http)
+    public async Task Curl_WithoutCertificate_Gets404NotFound_AndBackendSeesNothing(TlsVersion tls, Http http)
     {
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("nocert");
@@ -55,7 +55,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
     [SkippableTheory]
     [MemberData(nameof(Protocols))]
-    public async Task Curl_WithCertificateFromAnotherCa_Gets404(Tls tls, Http http)
+    public async Task Curl_WithCertificateFromAnotherCa_Gets404(TlsVersion tls, Http http)
     {
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("otherca");
@@ -68,7 +68,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
     [SkippableTheory]
     [MemberData(nameof(Protocols))]
-    public async Task Curl_WithExpiredCertificate_Gets404(Tls tls, Http http)
+    public async Task Curl_WithExpiredCertificate_Gets404(TlsVersion tls, Http http)
     {
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("expired");
@@ -96,7 +96,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
     [SkippableTheory]
     [MemberData(nameof(Protocols))]
-    public async Task Curl_SpoofedIdentityAndForwardingHeaders_AreReplacedByTheGatewaysValues(Tls tls, Http http)
+    public async Task Curl_SpoofedIdentityAndForwardingHeaders_AreReplacedByTheGatewaysValues(TlsVersion tls, Http http)
     {
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("spoof");
@@ -121,7 +121,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
 
         Assert.True(result.Status == 200, result.ToString());
         var seen = Assert.Single(env.Backend.RequestsFor(path));
-        Assert.Equal([TestPki.Fingerprint(env.Pki.Client)], seen.Values("X-Client-Cert-Sha256"));
+        Assert.Equal([TestPki.Fingerprint(env.Pki.Good)], seen.Values("X-Client-Cert-Sha256"));
         Assert.Equal(["SUCCESS"], seen.Values("X-Client-Cert-Verify"));
         Assert.DoesNotContain("CN=admin", seen.Values("X-Client-Cert-Subject"));
         Assert.Equal(["127.0.0.1"], seen.Values("X-Forwarded-For"));
@@ -141,7 +141,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         var path = UniquePath("spoof-nocert");
 
         var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, client: null,
-            ["--http1.1", "-H", "X-Client-Cert-Verify: SUCCESS", "-H", $"X-Client-Cert-Sha256: {TestPki.Fingerprint(env.Pki.Client)}"]);
+            ["--http1.1", "-H", "X-Client-Cert-Verify: SUCCESS", "-H", $"X-Client-Cert-Sha256: {TestPki.Fingerprint(env.Pki.Good)}"]);
 
         AssertDefaultDenial(result, Http.V11);
         Assert.Empty(env.Backend.RequestsFor(path));
@@ -157,7 +157,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("passthrough") + "/" + leaf;
 
-        var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, env.Sandbox.Client, Curl.VersionArguments(Tls.V13, http));
+        var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, env.Sandbox.Client, Curl.VersionArguments(TlsVersion.V13, http));
 
         Assert.True(result.Status == status, result.ToString());
         Assert.Equal(body, result.Body);
@@ -183,7 +183,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("server-header");
 
-        var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, withCertificate ? env.Sandbox.Client : null, Curl.VersionArguments(Tls.V13, http));
+        var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, withCertificate ? env.Sandbox.Client : null, Curl.VersionArguments(TlsVersion.V13, http));
 
         Assert.True(result.Status == (withCertificate ? 200 : 404), result.ToString());
         Assert.False(result.HasHeader("Server"), result.ToString());
@@ -195,7 +195,7 @@ public sealed class CurlMtlsTests(PublishedGatewayFixture fixture)
         var env = await fixture.GetDefaultGatewayAsync();
         var path = UniquePath("server-header") + "/forbidden";
 
-        var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, env.Sandbox.Client, Curl.VersionArguments(Tls.V12, Http.V11));
+        var result = await Curl.GetAsync(env.Gateway.GatewayUrl + path, env.Sandbox.CaPem, env.Sandbox.Client, Curl.VersionArguments(TlsVersion.V12, Http.V11));
 
         Assert.True(result.Status == 403, result.ToString());
         Assert.False(result.HasHeader("Server"), result.ToString());

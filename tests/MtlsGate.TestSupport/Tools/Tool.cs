@@ -1,4 +1,4 @@
-namespace MtlsGate.Tests.Tools;
+namespace MtlsGate.Tests.TestSupport;
 
 /// <summary>
 /// Finds an outside program on PATH. A missing one makes the test <b>skipped</b>, with the reason and the

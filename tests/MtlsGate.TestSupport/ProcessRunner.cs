@@ -1,22 +1,32 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace MtlsGate.Tests.BlackBox;
+namespace MtlsGate.Tests.TestSupport;
 
 /// <summary>What a finished (or timed-out and killed) process left behind.</summary>
 public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError, bool TimedOut)
 {
+    public void Deconstruct(out int exitCode, out string standardOutput, out string standardError) =>
+        (exitCode, standardOutput, standardError) = (ExitCode, StandardOutput, StandardError);
+
     public override string ToString() =>
         $"exit {ExitCode}{(TimedOut ? " (timed out, killed)" : "")}\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
 }
 
-/// <summary>Runs an external program with an argument list (no shell), optional stdin, and a hard timeout.</summary>
+/// <summary>
+/// Runs an external program with an argument list (no shell), optional stdin, and a hard timeout (then it is killed
+/// and <see cref="ProcessResult.TimedOut"/> is set). A bare program name goes through <see cref="Tool.Resolve"/>: a
+/// missing tool skips the test, or fails it under <c>MTLSGATE_REQUIRE_TOOLS=1</c>.
+/// </summary>
 public static class ProcessRunner
 {
+    /// <summary>The bound on one outside program or CLI run when the caller names none.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
     public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         // A bare program name must be installed, else the test is skipped (Tools/Tool.cs).
-        var psi = new ProcessStartInfo(Tools.Tool.Resolve(fileName))
+        var psi = new ProcessStartInfo(Tool.Resolve(fileName))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,6 +51,17 @@ public static class ProcessRunner
 
         return psi;
     }
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/>, bounded by <see cref="DefaultTimeout"/>.</summary>
+    public static Task<ProcessResult> RunAsync(string fileName, params string[] arguments) =>
+        RunAsync(fileName, arguments, DefaultTimeout);
+
+    /// <summary>
+    /// The gateway's CLI as built beside the tests, <c>dotnet mtlsgate.dll ARGS</c>, in the test's working directory
+    /// (the test output folder), bounded by <see cref="DefaultTimeout"/>.
+    /// </summary>
+    public static Task<ProcessResult> GateAsync(params string[] arguments) =>
+        RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "mtlsgate.dll"), .. arguments], DefaultTimeout, workingDirectory: Environment.CurrentDirectory);
 
     public static Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? stdin = null, string? workingDirectory = null) =>
         RunAsync(StartInfo(fileName, arguments, workingDirectory), timeout, stdin);

@@ -4,16 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace MtlsGate.Tests.BlackBox;
-
-/// <summary>One request as the backend saw it.</summary>
-public sealed record RecordedRequest(string Method, string Path, IReadOnlyDictionary<string, string[]> Headers)
-{
-    /// <summary>All values of a header (any case); empty when absent.</summary>
-    public IReadOnlyList<string> Values(string name) => Headers.TryGetValue(name, out var values) ? values : [];
-
-    public string? One(string name) => Values(name) is [var one] ? one : null;
-}
+namespace MtlsGate.Tests.TestSupport;
 
 /// <summary>
 /// The destination app: in-process Kestrel on loopback that records every request and answers

@@ -3,10 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
-using MtlsGate.Tests.BlackBox;
-using TestPki = MtlsGate.Tests.TestSupport.TestPki;
 
-namespace MtlsGate.Tests.Security;
+namespace MtlsGate.Tests.TestSupport;
 
 /// <summary>Files for <c>openssl s_client</c>: the test root as CA file and client certificates as PEM.</summary>
 public sealed class SClientFiles : IDisposable
@@ -44,11 +42,33 @@ public sealed class SClientFiles : IDisposable
     }
 }
 
-/// <summary>Drives <c>openssl s_client</c> against the in-process gateway (loopback, bounded in time).</summary>
+/// <summary>
+/// Drives <c>openssl s_client</c> against a gateway on loopback (in-process or the published binary), bounded in
+/// time, with a raw HTTP/1.1 request on stdin.
+/// </summary>
 public static partial class SClient
 {
+    /// <summary><c>GET /</c> for localhost, closing the connection after the response.</summary>
+    public static readonly string RawRequest = Request("/");
+
     public static string Request(string path, string host = "localhost") =>
         $"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n";
+
+    /// <summary>
+    /// One request over TLS <paramref name="tls"/>, presenting <paramref name="client"/> when given; reads until the
+    /// server closes.
+    /// </summary>
+    public static Task<ProcessResult> RequestAsync(int port, string caFile, ClientFiles? client, TlsVersion tls, IEnumerable<string>? extraArguments = null, string? request = null)
+    {
+        List<string> arguments = [tls == TlsVersion.V12 ? "-tls1_2" : "-tls1_3"];
+        if (client is not null)
+        {
+            arguments.AddRange(["-cert", client.Certificate, "-key", client.Key]);
+        }
+
+        arguments.AddRange(extraArguments ?? []);
+        return RunAsync(port, caFile, arguments, request ?? RawRequest);
+    }
 
     /// <summary>One connection: sends <paramref name="stdin"/> (with -ign_eof, so it reads until the server closes).</summary>
     public static Task<ProcessResult> RunAsync(int port, string caFile, IEnumerable<string> arguments, string stdin, TimeSpan? timeout = null)
@@ -59,8 +79,9 @@ public static partial class SClient
     }
 
     /// <summary>
-    /// Runs s_client in interactive mode (no -ign_eof, so command letters such as <c>R</c> work), writes
-    /// the <paramref name="lines"/> with a pause between them, then keeps stdin open for <paramref name="linger"/>.
+    /// Runs s_client in interactive mode (no -ign_eof, so command letters such as <c>R</c> work): waits for the
+    /// handshake, writes the <paramref name="lines"/> (after an <c>R</c> line, waits until s_client reports
+    /// RENEGOTIATING or exits), then keeps stdin open until s_client exits or <paramref name="linger"/> passes.
     /// </summary>
     public static async Task<ProcessResult> InteractiveAsync(int port, string caFile, IEnumerable<string> arguments, IEnumerable<string> lines, TimeSpan linger)
     {
@@ -68,19 +89,41 @@ public static partial class SClient
         all.AddRange(arguments);
         var psi = ProcessRunner.StartInfo("openssl", all);
         using var process = new Process { StartInfo = psi };
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(stderr, e.Data);
         process.Start();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        string Seen()
+        {
+            lock (stdout)
+            {
+                lock (stderr)
+                {
+                    return stdout.ToString() + stderr;
+                }
+            }
+        }
+
         try
         {
-            await Task.Delay(500);
+            // s_client prints its session summary, ending in "Verify return code", once the handshake is done.
+            await Eventually.TrueAsync(() => process.HasExited || Seen().Contains("Verify return code", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "s_client completes its handshake");
+            var renegotiations = 0;
             foreach (var line in lines)
             {
                 await process.StandardInput.WriteAsync(line);
                 await process.StandardInput.FlushAsync();
-                await Task.Delay(500);
+                if (line == "R\n")
+                {
+                    renegotiations++;
+                    await Eventually.TrueAsync(() => process.HasExited || Occurrences(Seen(), "RENEGOTIATING") >= renegotiations, TimeSpan.FromSeconds(10), "s_client starts the renegotiation");
+                }
             }
 
+            // Bounded wait for s_client's exit (the server closing the connection), not a sleep: at most linger.
             await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(linger));
             process.StandardInput.Close();
         }
@@ -100,11 +143,40 @@ public static partial class SClient
             {
                 timedOut = true;
                 ProcessRunner.Kill(process);
-                await process.WaitForExitAsync();
             }
         }
 
-        return new ProcessResult(process.ExitCode, await stdout, await stderr, timedOut);
+        // Without a token, waits for the end of the redirected output too.
+        await process.WaitForExitAsync();
+        lock (stdout)
+        {
+            lock (stderr)
+            {
+                return new ProcessResult(process.ExitCode, stdout.ToString(), stderr.ToString(), timedOut);
+            }
+        }
+    }
+
+    private static void Append(StringBuilder builder, string? line)
+    {
+        if (line is not null)
+        {
+            lock (builder)
+            {
+                builder.Append(line).Append('\n');
+            }
+        }
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var index = text.IndexOf(value, StringComparison.Ordinal); index >= 0; index = text.IndexOf(value, index + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     /// <summary>"Reused" or "New" from s_client's session summary line.</summary>

@@ -8,12 +8,20 @@ namespace MtlsGate.Tests.TestSupport;
 /// <summary>
 /// The test PKI, generated in-test (no key is committed): a root and an intermediate the gateway
 /// trusts, another root it does not, and leaves for every case of SECURITY.md.
+/// <see cref="Instance"/> is shared by the in-process tests; <see cref="Create"/> makes a fresh one with its
+/// own keys for a fixture that writes them to files for another process (the published binary, curl).
 /// </summary>
-public sealed class TestPki
+public sealed class TestPki : IDisposable
 {
-    private static readonly Lazy<TestPki> Shared = new(() => new TestPki());
+    private static readonly Lazy<TestPki> Shared = new(() => new TestPki(shared: true));
 
+    private readonly bool _shared;
+
+    /// <summary>The PKI shared by every test in the process; never disposed.</summary>
     public static TestPki Instance => Shared.Value;
+
+    /// <summary>A fresh PKI (new keys) owned by the caller, who disposes it.</summary>
+    public static TestPki Create() => new(shared: false);
 
     public DateTimeOffset Now { get; } = DateTimeOffset.UtcNow;
 
@@ -51,17 +59,13 @@ public sealed class TestPki
 
     public const string NastyCommonName = "evil\r\nX-Injected: yes\r\n\"quoted\";a=b,c=d é ✓ \u0000";
 
-    private TestPki()
+    private TestPki(bool shared)
     {
+        _shared = shared;
         Root = Pki.CreateRoot("CN=MtlsGate Test Root, O=MtlsGate tests");
         Intermediate = Pki.Issue(Root, "CN=MtlsGate Test Intermediate", Ca());
         OtherRoot = Pki.CreateRoot("CN=Some Other Root");
-        ServerLeaf = Pki.Issue(Root, "CN=localhost", new IssueOptions
-        {
-            ExtendedKeyUsages = [Pki.ServerAuthOid],
-            DnsNames = ["localhost"],
-            IpAddresses = [IPAddress.Loopback],
-        });
+        ServerLeaf = IssueServer(Root);
 
         Good = Pki.Issue(Root, "CN=good-device, O=Home");
         GoodViaIntermediate = Pki.Issue(Intermediate, "CN=good-via-intermediate");
@@ -95,6 +99,39 @@ public sealed class TestPki
         nasty.AddCommonName(NastyCommonName);
         nasty.AddOrganizationName("O=\"x\", CN=admin");
         NastySubject = IssueWithName(Root, nasty.Build());
+    }
+
+    /// <summary>A server certificate for <c>localhost</c>, 127.0.0.1 and ::1 issued by <paramref name="issuer"/>.</summary>
+    public static X509Certificate2 IssueServer(X509Certificate2 issuer) =>
+        Pki.Issue(issuer, "CN=localhost", new IssueOptions
+        {
+            ExtendedKeyUsages = [Pki.ServerAuthOid],
+            DnsNames = ["localhost"],
+            IpAddresses = [IPAddress.Loopback, IPAddress.IPv6Loopback],
+        });
+
+    /// <summary>The SHA-256 fingerprint as the gateway forwards it: lowercase hex of the DER.</summary>
+    public static string Fingerprint(X509Certificate2 certificate) =>
+        Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+
+    /// <summary>Disposes every certificate of a PKI from <see cref="Create"/>; does nothing for <see cref="Instance"/>.</summary>
+    public void Dispose()
+    {
+        if (_shared)
+        {
+            return;
+        }
+
+        foreach (var certificate in new[]
+        {
+            Root, Intermediate, OtherRoot, ServerLeaf, Good, GoodViaIntermediate, OtherRootLeaf, Expired, NotYetValid,
+            ServerAuthOnly, NoEku, EmptyEku, Impostor, UnknownIntermediate, ViaUnknownIntermediate, NotCaIntermediate,
+            ViaNotCaIntermediate, PathLenZeroIntermediate, BelowPathLenZero, ViaPathLenViolation, NoKeyCertSignIntermediate,
+            ViaNoKeyCertSign, ExpiredIntermediate, ViaExpiredIntermediate, NastySubject,
+        })
+        {
+            certificate.Dispose();
+        }
     }
 
     /// <summary>A CRL signed by <paramref name="issuer"/> listing <paramref name="revoked"/> (DER).</summary>

@@ -58,23 +58,8 @@ public sealed class TestGateway : IAsyncDisposable
         var successes = State.ReloadSuccesses;
         var failures = State.ReloadFailures;
         change();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (State.ReloadSuccesses > successes)
-            {
-                return true;
-            }
-
-            if (State.ReloadFailures > failures)
-            {
-                return false;
-            }
-
-            await Task.Delay(25);
-        }
-
-        throw new TimeoutException("The gateway did not reload.");
+        await Eventually.TrueAsync(() => State.ReloadSuccesses > successes || State.ReloadFailures > failures, timeout ?? TimeSpan.FromSeconds(15), "The gateway did not reload.");
+        return State.ReloadSuccesses > successes;
     }
 
 

@@ -28,8 +28,16 @@ public sealed class PublishedGatewayFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var psi = ProcessRunner.StartInfo("dotnet", ["publish", Path.Combine(RepositoryRoot, "src", "MtlsGate"), "-c", "Release", "-o", PublishDirectory, "--nologo"], RepositoryRoot);
-        var result = await ProcessRunner.RunAsync(psi, PublishTimeout);
+        // Each fixture publishes into its own temporary folder, but every `dotnet publish` of src/MtlsGate shares
+        // src/MtlsGate/obj/Release and bin/Release: test assemblies run in parallel under `dotnet test MtlsGate.sln`
+        // (one test host per project), so publishes from two assemblies or two runs take turns through a lock file.
+        ProcessResult result;
+        await using (await PublishLockAsync())
+        {
+            var psi = ProcessRunner.StartInfo("dotnet", ["publish", Path.Combine(RepositoryRoot, "src", "MtlsGate"), "-c", "Release", "-o", PublishDirectory, "--nologo"], RepositoryRoot);
+            result = await ProcessRunner.RunAsync(psi, PublishTimeout);
+        }
+
         if (result.ExitCode != 0 || !File.Exists(Executable))
         {
             throw new InvalidOperationException($"dotnet publish failed: {result}");
@@ -73,6 +81,30 @@ public sealed class PublishedGatewayFixture : IAsyncLifetime
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>An exclusive lock (a file opened without sharing, released when closed, also by a crash) per repository.</summary>
+    private async Task<FileStream> PublishLockAsync()
+    {
+        var name = "mtlsgate-publish-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RepositoryRoot)))[..16] + ".lock";
+        var path = Path.Combine(Path.GetTempPath(), name);
+        FileStream? taken = null;
+        await Eventually.TrueAsync(
+            () =>
+            {
+                try
+                {
+                    taken = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    return true;
+                }
+                catch (IOException)
+                {
+                    return false; // another publish holds it
+                }
+            },
+            PublishTimeout,
+            $"the publish lock {path} is released");
+        return taken!;
     }
 
     private static string FindRepositoryRoot()

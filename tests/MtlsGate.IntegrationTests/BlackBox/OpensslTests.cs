@@ -8,28 +8,28 @@ namespace MtlsGate.Tests.BlackBox;
 public sealed class OpensslTests(PublishedGatewayFixture fixture)
 {
     [SkippableTheory]
-    [InlineData(Tls.V12)]
-    [InlineData(Tls.V13)]
-    public async Task SClient_WithValidCertificate_Gets200(Tls tls)
+    [InlineData(TlsVersion.V12)]
+    [InlineData(TlsVersion.V13)]
+    public async Task SClient_WithValidCertificate_Gets200(TlsVersion tls)
     {
         var env = await fixture.GetDefaultGatewayAsync();
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls);
 
         Assert.True(result.StandardOutput.Contains("HTTP/1.1 200", StringComparison.Ordinal), result.ToString());
         Assert.Contains(RecordingBackend.OkBody, result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Verify return code: 0 (ok)", result.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains(tls == Tls.V12 ? "TLSv1.2" : "TLSv1.3", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(tls == TlsVersion.V12 ? "TLSv1.2" : "TLSv1.3", result.StandardOutput, StringComparison.Ordinal);
     }
 
     [SkippableTheory]
-    [InlineData(Tls.V12)]
-    [InlineData(Tls.V13)]
-    public async Task SClient_WithoutCertificate_Gets404(Tls tls)
+    [InlineData(TlsVersion.V12)]
+    [InlineData(TlsVersion.V13)]
+    public async Task SClient_WithoutCertificate_Gets404(TlsVersion tls)
     {
         var env = await fixture.GetDefaultGatewayAsync();
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
 
         Assert.True(result.StandardOutput.Contains("HTTP/1.1 404", StringComparison.Ordinal), result.ToString());
         Assert.Contains("\r\n\r\nNot Found", result.StandardOutput, StringComparison.Ordinal);
@@ -37,13 +37,13 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
     }
 
     [SkippableTheory]
-    [InlineData(Tls.V12)]
-    [InlineData(Tls.V13)]
-    public async Task SClient_ShowsTheServerRequestedAClientCertificate(Tls tls)
+    [InlineData(TlsVersion.V12)]
+    [InlineData(TlsVersion.V13)]
+    public async Task SClient_ShowsTheServerRequestedAClientCertificate(TlsVersion tls)
     {
         var env = await fixture.GetDefaultGatewayAsync();
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, client: null, tls);
 
         var output = result.StandardOutput;
         Assert.True(
@@ -54,9 +54,9 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
     }
 
     [SkippableTheory]
-    [InlineData(Tls.V12)]
-    [InlineData(Tls.V13)]
-    public async Task SClient_ServerCertificateFromAnIntermediate_IsServedWithTheCompleteChain(Tls tls)
+    [InlineData(TlsVersion.V12)]
+    [InlineData(TlsVersion.V13)]
+    public async Task SClient_ServerCertificateFromAnIntermediate_IsServedWithTheCompleteChain(TlsVersion tls)
     {
         using var intermediate = new Holder();
         await using var env = await GatewayEnvironment.StartAsync(fixture, (sandbox, pki, _) =>
@@ -67,7 +67,7 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
             sandbox.Write("server.key", Pki.KeyPem(leaf));
         });
 
-        var result = await OpensslClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls, ["-showcerts"]);
+        var result = await SClient.RequestAsync(env.Gateway.GatewayPort, env.Sandbox.CaPem, env.Sandbox.Client, tls, ["-showcerts"]);
 
         var output = result.StandardOutput;
         Assert.True(output.Contains("HTTP/1.1 200", StringComparison.Ordinal), result.ToString());
@@ -81,14 +81,14 @@ public sealed class OpensslTests(PublishedGatewayFixture fixture)
     }
 
     [SkippableTheory]
-    [InlineData(Tls.V12)]
-    [InlineData(Tls.V13)]
-    public async Task Curl_Pkcs12ServerCertificateWithPassword_Works(Tls tls)
+    [InlineData(TlsVersion.V12)]
+    [InlineData(TlsVersion.V13)]
+    public async Task Curl_Pkcs12ServerCertificateWithPassword_Works(TlsVersion tls)
     {
         const string password = "blackbox-pfx-password";
         await using var env = await GatewayEnvironment.StartAsync(fixture, (sandbox, pki, config) =>
         {
-            sandbox.Write("server.pfx", pki.Server.Export(X509ContentType.Pfx, password));
+            sandbox.Write("server.pfx", pki.ServerLeaf.Export(X509ContentType.Pfx, password));
             File.Delete(sandbox.ServerPem);
             File.Delete(sandbox.ServerKey);
             config.WithServerCertificate(new() { ["Path"] = "server.pfx", ["Password"] = password });

@@ -25,18 +25,18 @@ public sealed class ClientIssueFilesTests : IDisposable
 
     private string Clients => Path.Combine(Ca, "clients");
 
-    private static Task<(int ExitCode, string Output, string Error)> GateAsync(params string[] args) => Processes.GateAsync(args);
+    private static Task<ProcessResult> GateAsync(params string[] args) => ProcessRunner.GateAsync(args);
 
     private async Task IssueAsync(string name, params string[] extra)
     {
         if (!File.Exists(Path.Combine(Ca, "ca.key")))
         {
             var init = await GateAsync("init", Ca);
-            Assert.True(init.ExitCode == 0, init.Error);
+            Assert.True(init.ExitCode == 0, init.StandardError);
         }
 
         var issue = await GateAsync(["client", "issue", name, "--ca", Ca, "--password", Password, .. extra]);
-        Assert.True(issue.ExitCode == 0, issue.Output + issue.Error);
+        Assert.True(issue.ExitCode == 0, issue.StandardOutput + issue.StandardError);
     }
 
     [Theory]
@@ -127,7 +127,7 @@ public sealed class ClientIssueFilesTests : IDisposable
 
         var issue = await GateAsync("client", "issue", "--pem", "tablet", "--ca", Ca, "--password", Password);
 
-        Assert.True(issue.ExitCode == 0, issue.Output + issue.Error);
+        Assert.True(issue.ExitCode == 0, issue.StandardOutput + issue.StandardError);
         Assert.True(File.Exists(Path.Combine(Clients, "tablet.pem")));
         Assert.True(File.Exists(Path.Combine(Clients, "tablet.key")));
     }

@@ -91,30 +91,53 @@ public sealed class OperationsTests(PublishedGatewayFixture fixture)
         process.BeginErrorReadLine();
         var gateway = new RunningGateway(process, output, port, managementPort, folder);
         using var health = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+        var healthy = false;
+        try
         {
-            try
-            {
-                using var response = await health.GetAsync($"http://127.0.0.1:{managementPort}/healthz");
-                if (response.IsSuccessStatusCode)
+            await Eventually.TrueAsync(
+                async () =>
                 {
-                    return gateway;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet, or exited: decided below
-            }
+                    try
+                    {
+                        using var response = await health.GetAsync($"http://127.0.0.1:{managementPort}/healthz");
+                        healthy = response.IsSuccessStatusCode;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // not listening yet, or exited: decided below
+                    }
 
-            if (DateTime.UtcNow > deadline || process.HasExited)
-            {
-                var text = gateway.Output;
-                await gateway.DisposeAsync();
-                throw new InvalidOperationException("gateway did not start:\n" + text);
-            }
+                    return healthy || process.HasExited;
+                },
+                TimeSpan.FromSeconds(30),
+                "the gateway answers /healthz");
+        }
+        catch (Xunit.Sdk.XunitException)
+        {
+            // timed out: reported below with the gateway's output
+        }
 
-            await Task.Delay(100);
+        if (!healthy)
+        {
+            var text = gateway.Output;
+            await gateway.DisposeAsync();
+            throw new InvalidOperationException("gateway did not start:\n" + text);
+        }
+
+        return gateway;
+    }
+
+    private static bool CanConnect(int port)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 
@@ -132,7 +155,7 @@ public sealed class OperationsTests(PublishedGatewayFixture fixture)
         using var client = Client(gateway.Port);
 
         using var response = await client.GetAsync("/json-log?access_token=SECRET");
-        await Task.Delay(500);
+        await Eventually.TrueAsync(() => gateway.Output.Contains("/json-log", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the access event of /json-log is written");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var lines = gateway.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -158,13 +181,13 @@ public sealed class OperationsTests(PublishedGatewayFixture fixture)
         }
 
         var inFlight = client.GetAsync("/slow/3000");
-        await Task.Delay(700);
+        await Eventually.TrueAsync(() => backend.Requests.Any(r => r.Path == "/slow/3000"), TimeSpan.FromSeconds(10), "the slow request reaches the backend before SIGTERM");
         using (var kill = Process.Start("kill", ["-TERM", gateway.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
         }
 
-        await Task.Delay(300);
+        await Eventually.TrueAsync(() => !CanConnect(gateway.Port), TimeSpan.FromSeconds(10), "the gateway stops accepting connections after SIGTERM");
         using var fresh = Client(gateway.Port);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => fresh.GetAsync("/after-sigterm"));
         using var response = await inFlight;

@@ -35,6 +35,15 @@ public sealed class ToolTests
     }
 
     [Fact]
+    public async Task The_process_runner_skips_a_test_whose_program_is_missing_or_fails_it_under_the_variable()
+    {
+        var thrown = await Record.ExceptionAsync(() => ProcessRunner.RunAsync("mtlsgate-tool-that-does-not-exist", "--version"));
+
+        Assert.IsType(Tool.Required ? typeof(Xunit.Sdk.XunitException) : typeof(SkipException), thrown);
+        Assert.Contains("'mtlsgate-tool-that-does-not-exist' is not installed", thrown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Resolve_leaves_dotnet_and_paths_alone_and_finds_installed_programs()
     {
         Assert.Equal("dotnet", Tool.Resolve("dotnet"));

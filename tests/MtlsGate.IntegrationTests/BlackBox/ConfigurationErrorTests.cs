@@ -89,7 +89,7 @@ public sealed class ConfigurationErrorTests(PublishedGatewayFixture fixture)
     {
         using var pki = TestPki.Create();
         using var sandbox = Sandbox.Create(pki);
-        var pfx = sandbox.Write("server.pfx", pki.Server.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "right"));
+        var pfx = sandbox.Write("server.pfx", pki.ServerLeaf.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "right"));
 
         var result = await ServeAsync(sandbox, Config().WithServerCertificate(new JsonObject { ["Path"] = "server.pfx", ["Password"] = "wrong" }));
 

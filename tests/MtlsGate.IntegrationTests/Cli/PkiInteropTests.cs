@@ -15,11 +15,11 @@ public sealed class PkiInteropTests : IDisposable
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] args)
     {
-        var (exitCode, output, error) = await Processes.RunAsync(file, args);
+        var (exitCode, output, error) = await ProcessRunner.RunAsync(file, args);
         return (exitCode, output + error);
     }
 
-    private static Task<(int ExitCode, string Output, string Error)> GateAsync(params string[] args) => Processes.GateAsync(args);
+    private static Task<ProcessResult> GateAsync(params string[] args) => ProcessRunner.GateAsync(args);
 
     [SkippableFact]
     public async Task RevocationList_AfterRevoke_VerifiesWithOpenSsl_AndListsTheSerial()

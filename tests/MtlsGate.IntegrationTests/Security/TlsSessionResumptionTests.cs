@@ -86,7 +86,7 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
     /// Whether the server gave the client anything to resume. When not, asserts the output shows why
     /// (empty Session-ID and no ticket) so the test documents the behaviour rather than skipping.
     /// </summary>
-    private bool OfferedSession(BlackBox.ProcessResult result, string sessionFile)
+    private bool OfferedSession(ProcessResult result, string sessionFile)
     {
         if (File.Exists(sessionFile))
         {

@@ -121,26 +121,30 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             (GatewayPort, ManagementPort) = await _listening.Task.WaitAsync(cts.Token);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
             var health = new Uri($"http://127.0.0.1:{ManagementPort.ToString(CultureInfo.InvariantCulture)}/healthz");
-            while (true)
-            {
-                try
+            await Eventually.TrueAsync(
+                async () =>
                 {
-                    using var response = await http.GetAsync(health, cts.Token);
-                    if (response.StatusCode == HttpStatusCode.OK)
+                    try
                     {
-                        return;
+                        using var response = await http.GetAsync(health, cts.Token);
+                        return response.StatusCode == HttpStatusCode.OK;
                     }
-                }
-                catch (HttpRequestException)
-                {
-                }
-
-                await Task.Delay(50, cts.Token);
-            }
+                    catch (HttpRequestException)
+                    {
+                        return false;
+                    }
+                },
+                StartTimeout,
+                "the published gateway answers /healthz");
         }
-        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or Xunit.Sdk.XunitException)
         {
-            await Task.Delay(200); // let the last output arrive
+            if (_process.HasExited)
+            {
+                // Waits for the end of the redirected output, so Describe() shows the last lines.
+                await _process.WaitForExitAsync();
+            }
+
             throw new InvalidOperationException($"The gateway did not become ready: {ex.Message}\n{Describe()}", ex);
         }
     }

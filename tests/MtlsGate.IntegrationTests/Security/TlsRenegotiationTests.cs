@@ -59,11 +59,7 @@ public sealed class TlsRenegotiationTests(ITestOutputHelper output)
         }
 
         // The line is written when the connection ends, just after s_client sees the close: poll for it.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (capture.Events.Count(e => e.EventName == "RenegotiationRefused") < 2 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(25);
-        }
+        await Eventually.TrueAsync(() => capture.Events.Count(e => e.EventName == "RenegotiationRefused") >= 2, TimeSpan.FromSeconds(10), "two RenegotiationRefused lines are logged");
 
         foreach (var e in capture.Events.Where(e => e.Level >= LogLevel.Information || e.Category.StartsWith("MtlsGate", StringComparison.Ordinal)))
         {

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MtlsGate.Tests.TestSupport;
 
-/// <summary>A request as the backend saw it.</summary>
+/// <summary>A request as the backend saw it (<see cref="Destination"/> and <see cref="RecordingBackend"/>).</summary>
 public sealed record RecordedRequest(string Method, string Path, IReadOnlyDictionary<string, string[]> Headers)
 {
     /// <summary>The request target exactly as it arrived (still percent-encoded, with the query).</summary>
@@ -20,6 +20,12 @@ public sealed record RecordedRequest(string Method, string Path, IReadOnlyDictio
 
     public int HeaderCount(string name) =>
         Headers.Where(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Sum(h => h.Value.Length);
+
+    /// <summary>All values of a header (any case); empty when absent.</summary>
+    public IReadOnlyList<string> Values(string name) => Headers.TryGetValue(name, out var values) ? values : [];
+
+    /// <summary>The header's value when it arrived exactly once, else null.</summary>
+    public string? One(string name) => Values(name) is [var one] ? one : null;
 }
 
 /// <summary>
@@ -72,6 +78,7 @@ public sealed class Destination : IAsyncDisposable
 
             if (request.Path.StartsWithSegments("/slow", out var delay) && int.TryParse(delay.Value?.Trim('/'), out var milliseconds))
             {
+                // A deliberately slow backend (the test asks for /slow/N): time passing is the point here.
                 await Task.Delay(milliseconds);
                 await context.Response.WriteAsync($"slow {milliseconds}");
                 return;

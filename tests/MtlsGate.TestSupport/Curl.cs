@@ -1,8 +1,8 @@
 using System.Globalization;
 
-namespace MtlsGate.Tests.BlackBox;
+namespace MtlsGate.Tests.TestSupport;
 
-public enum Tls
+public enum TlsVersion
 {
     V12,
     V13,
@@ -32,9 +32,9 @@ public static class Curl
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    public static string[] VersionArguments(Tls tls, Http http) =>
+    public static string[] VersionArguments(TlsVersion tls, Http http) =>
     [
-        .. tls == Tls.V12 ? new[] { "--tlsv1.2", "--tls-max", "1.2" } : ["--tlsv1.3"],
+        .. tls == TlsVersion.V12 ? new[] { "--tlsv1.2", "--tls-max", "1.2" } : ["--tlsv1.3"],
         http == Http.V2 ? "--http2" : "--http1.1",
     ];
 

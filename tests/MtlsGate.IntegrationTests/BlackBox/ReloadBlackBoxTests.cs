@@ -33,20 +33,15 @@ public sealed class ReloadBlackBoxTests(PublishedGatewayFixture fixture)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var url = new Uri($"http://127.0.0.1:{gateway.ManagementPort.ToString(CultureInfo.InvariantCulture)}/readyz");
-        var deadline = DateTime.UtcNow + Timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            using var response = await http.GetAsync(url);
-            var warnings = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["warnings"]!.AsArray();
-            if (warnings.Any(w => (string?)w!["check"] == "reload") == refused)
+        await Eventually.TrueAsync(
+            async () =>
             {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"/readyz did not report the reload as {(refused ? "refused" : "applied")}.\n{gateway.Describe()}");
+                using var response = await http.GetAsync(url);
+                var warnings = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["warnings"]!.AsArray();
+                return warnings.Any(w => (string?)w!["check"] == "reload") == refused;
+            },
+            Timeout,
+            () => $"/readyz did not report the reload as {(refused ? "refused" : "applied")}.\n{gateway.Describe()}");
     }
 
     /// <summary>Replaces gateway.json whole (rename), so the gateway never reads it half written.</summary>
