@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using MtlsGate.Proxy;
+using MtlsGate.Policy;
+using MtlsGate.Text;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Cli;
 
@@ -153,7 +154,7 @@ public static class ClientCommands
         Console.Out.WriteLine($"{"NAME",-24} {"SERIAL",-34} {"EXPIRES",-10} {"DAYS",5}  STATE");
         foreach (var c in folder.LoadRecord().Certificates.OrderBy(c => c.Name, StringComparer.Ordinal).ThenBy(c => c.IssuedAt))
         {
-            var days = Hosting.ExpiryMonitor.DaysLeft(c.NotAfter, now);
+            var days = CertificateExpiry.DaysLeft(c.NotAfter, now);
             var state = c.RevokedAt is not null ? $"revoked {c.RevokedAt:yyyy-MM-dd}" : days < 0 ? "expired" : days <= 30 ? "expiring" : "valid";
             // issued.json is a file anyone with write access could edit: encode like the logs (no control characters reach the terminal).
             Console.Out.WriteLine($"{HeaderEncoding.Encode(c.Name),-24} {HeaderEncoding.Encode(c.Serial),-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state}");

@@ -1,14 +1,14 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Extensions.Configuration;
 using MtlsGate.Configuration;
 using MtlsGate.Hosting;
 using MtlsGate.Policy;
-using MtlsGate.Proxy;
+using MtlsGate.Text;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Cli;
 

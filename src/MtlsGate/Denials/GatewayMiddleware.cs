@@ -6,6 +6,7 @@ using MtlsGate.Hosting;
 using MtlsGate.Logging;
 using MtlsGate.Policy;
 using MtlsGate.Proxy;
+using MtlsGate.Text;
 using MtlsGate.Tls;
 using Yarp.ReverseProxy.Model;
 

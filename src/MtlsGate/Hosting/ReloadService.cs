@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Logging;
+using MtlsGate.Management;
 using Yarp.ReverseProxy.Configuration;
 
 namespace MtlsGate.Hosting;

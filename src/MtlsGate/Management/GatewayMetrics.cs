@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
-using MtlsGate.Hosting;
+using MtlsGate.Configuration;
 using MtlsGate.Policy;
 using Yarp.ReverseProxy;
 
@@ -40,14 +40,14 @@ public sealed class GatewayMetrics : IDisposable
             new Measurement<long>(state.ReloadFailures, new KeyValuePair<string, object?>("result", "failure")),
         }, description: "Configuration and trust-material reloads.");
         _meter.CreateObservableGauge("certificate.expiry.days", () => expiry.TrustMaterial().Select(e =>
-            new Measurement<double>(ExpiryMonitor.DaysLeft(e.NotAfter, time.GetUtcNow()),
+            new Measurement<double>(CertificateExpiry.DaysLeft(e.NotAfter, time.GetUtcNow()),
                 new KeyValuePair<string, object?>("kind", e.Kind),
                 new KeyValuePair<string, object?>("subject", e.Subject))),
             description: "Days until the server certificate and each CA expire, and until each CRL's nextUpdate.");
         _meter.CreateObservableGauge("client_certificates.expiring", () =>
         {
             var now = time.GetUtcNow();
-            var days = expiry.Clients.Select(c => ExpiryMonitor.DaysLeft(c.NotAfter, now)).ToList();
+            var days = expiry.Clients.Select(c => CertificateExpiry.DaysLeft(c.NotAfter, now)).ToList();
             return state.Current.Expiry.WarnDays.Select(threshold => new Measurement<long>(days.Count(d => d <= threshold),
                 new KeyValuePair<string, object?>("within_days", threshold)));
         }, description: "Client certificates seen that expire within each warning threshold.");

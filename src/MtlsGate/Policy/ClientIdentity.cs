@@ -1,3 +1,5 @@
+using MtlsGate.Text;
+
 using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Policy;
@@ -68,7 +70,7 @@ public sealed class ClientIdentity
     private string? _encodedSubject;
 
     /// <summary>The subject made safe for a log line or header (encoded once per identity, not per request); "-" without a certificate.</summary>
-    public string EncodedSubject => _encodedSubject ??= Certificate is null ? "-" : Proxy.HeaderEncoding.Encode(Subject);
+    public string EncodedSubject => _encodedSubject ??= Certificate is null ? "-" : HeaderEncoding.Encode(Subject);
 
     private CertificateNames? _names;
 

@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using MtlsGate.Configuration;
 using MtlsGate.Denials;
-using MtlsGate.Hosting;
+using MtlsGate.Policy;
 using MtlsGate.Tls;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
@@ -51,7 +52,7 @@ public static class ProxySetup
 
                         if (state.Current.Expiry.SendDaysLeftHeader && connection.Identity.IsValid)
                         {
-                            var days = Hosting.ExpiryMonitor.DaysLeft(connection.Identity.NotAfter, DateTimeOffset.UtcNow);
+                            var days = CertificateExpiry.DaysLeft(connection.Identity.NotAfter, DateTimeOffset.UtcNow);
                             headers.TryAddWithoutValidation(DaysLeftHeader, days.ToString(System.Globalization.CultureInfo.InvariantCulture));
                         }
                     }

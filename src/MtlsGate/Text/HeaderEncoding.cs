@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MtlsGate.Proxy;
+namespace MtlsGate.Text;
 
 /// <summary>
 /// Makes certificate content safe as an HTTP header value: every byte outside printable ASCII, and

@@ -9,16 +9,11 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Logging;
+using MtlsGate.Management;
+using MtlsGate.Tls;
 
-namespace MtlsGate.Tls;
-
-/// <summary>Marks connections that arrived on the management listener.</summary>
-public sealed class ManagementConnectionFeature
-{
-    public static readonly ManagementConnectionFeature Instance = new();
-}
+namespace MtlsGate.Hosting;
 
 /// <summary>Kestrel set-up: the TLS gateway listener(s) and the plain-HTTP management listener.</summary>
 public static class GatewayListener
