@@ -96,7 +96,7 @@ public static class ClientCommands
         }
 
         var record = folder.LoadRecord();
-        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant(),
+        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), Fingerprint.Sha256(leaf),
             new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
         record.Certificates.Add(issued);
         folder.SaveRecord(folder.WriteCrl(ca, record));

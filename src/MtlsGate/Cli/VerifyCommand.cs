@@ -108,7 +108,7 @@ public static class VerifyCommand
             certificate  {HeaderEncoding.Encode(leaf.Subject)}
               issuer     {HeaderEncoding.Encode(leaf.Issuer)}
               serial     {CaFolder.SerialOf(leaf)}
-              sha256     {leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant()}
+              sha256     {Fingerprint.Sha256(leaf)}
               valid      {leaf.NotBefore.ToUniversalTime():u} .. {leaf.NotAfter.ToUniversalTime():u}
             at           {at:u}
             host         {hostLine}

@@ -108,6 +108,6 @@ public sealed class ExpiryMonitor(GatewayState state, TimeProvider time, ILogger
 
     private static ExpiryEntry Entry(string kind, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
         new(kind, HeaderEncoding.Encode(certificate.Subject),
-            certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant(),
+            Fingerprint.Sha256(certificate),
             new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero));
 }

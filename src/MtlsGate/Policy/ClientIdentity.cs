@@ -28,7 +28,7 @@ public sealed class ClientIdentity
         {
             Subject = certificate.Subject;
             Issuer = certificate.Issuer;
-            Sha256Fingerprint = certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant();
+            Sha256Fingerprint = Fingerprint.Sha256(certificate);
             NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
             if (ChainVerdict == DenyReason.None)
             {
