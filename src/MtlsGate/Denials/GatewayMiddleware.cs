@@ -49,7 +49,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         var closed = false;
         if (!decision.Forwards)
         {
-            var response = policy.ResponseFor(decision.Reason);
+            var response = DenialTable.For(snapshot).For(policy).ResponseFor(decision.Reason);
             closed = response.Action == DenialAction.Close;
             if (tooOld)
             {
@@ -62,8 +62,9 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         {
             // Allowed, but nothing to route to: answered exactly like the default denial.
             decision = Decision.Deny(DenyReason.NoRoute);
-            closed = snapshot.DefaultPolicy.Deny.Action == DenialAction.Close;
-            await DenialResponder.WriteAsync(context, snapshot.DefaultPolicy.Deny).ConfigureAwait(false);
+            var response = DenialTable.For(snapshot).For(snapshot.DefaultPolicy).Deny;
+            closed = response.Action == DenialAction.Close;
+            await DenialResponder.WriteAsync(context, response).ConfigureAwait(false);
         }
         else
         {
