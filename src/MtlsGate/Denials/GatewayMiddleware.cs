@@ -17,7 +17,7 @@ namespace MtlsGate.Denials;
 /// evaluator decides, and a denial is answered here and never reaches the proxy. Also writes the
 /// access event.
 /// </summary>
-public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, Management.GatewayMetrics metrics, ILoggerFactory loggers)
+public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, GatewayMeter metrics, ILoggerFactory loggers)
 {
     private const string NoRoute = "(none)";
 

@@ -122,6 +122,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(new GatewayInputs(baseDirectory, files));
         builder.Services.AddSingleton<ExpiryMonitor>();
         GatewayMetrics.ConfigurePrometheus();
+        builder.Services.AddSingleton<GatewayMeter>();
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<CrlFetcher>();
         builder.Services.AddSingleton<ReloadService>();
@@ -129,7 +130,7 @@ public static class GatewayApp
         // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, kestrel.ApplicationServices.GetRequiredService<TimeProvider>(), kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
+        builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, kestrel.ApplicationServices.GetRequiredService<TimeProvider>(), kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMeter>()));
         builder.Services.AddMtlsGateProxy(state);
         RemoveDataProtectionKeyRingStartup(builder.Services);
         services?.Invoke(builder.Services);

@@ -36,7 +36,7 @@ public static class GatewayListener
         ])
         : null;
 
-    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry, Management.GatewayMetrics metrics)
+    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry, GatewayMeter metrics)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(state);
@@ -79,7 +79,7 @@ public static class GatewayListener
         }
     }
 
-    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry, Management.GatewayMetrics metrics)
+    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry, GatewayMeter metrics)
     {
         // HTTP/1.1 and HTTP/2 only: HTTP/3's TLS path would not use our chain policy.
         listen.Protocols = HttpProtocols.Http1AndHttp2;

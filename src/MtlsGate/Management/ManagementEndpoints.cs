@@ -27,10 +27,15 @@ public static class ManagementEndpoints
     private static readonly System.Buffers.SearchValues<char> Digits = System.Buffers.SearchValues.Create("0123456789");
 
     /// <summary>Branches management connections off before routing: the gateway pipeline never sees them.</summary>
-    public static IApplicationBuilder UseMtlsGateManagement(this IApplicationBuilder app) =>
-        app.MapWhen(
+    public static IApplicationBuilder UseMtlsGateManagement(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        // The state-reading instruments exist from the start, not from the first scrape.
+        app.ApplicationServices.GetRequiredService<GatewayMetrics>();
+        return app.MapWhen(
             context => context.Features.Get<ManagementConnectionFeature>() is not null,
             branch => branch.Run(HandleAsync));
+    }
 
     private static async Task HandleAsync(HttpContext context)
     {
