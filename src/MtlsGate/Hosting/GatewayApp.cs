@@ -127,12 +127,8 @@ public static class GatewayApp
         builder.Services.AddSingleton<CrlFetcher>();
         builder.Services.AddSingleton<ReloadService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReloadService>());
-        // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may be read-only).
-        builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
-            new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, kestrel.ApplicationServices.GetRequiredService<TimeProvider>(), kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMeter>()));
         builder.Services.AddMtlsGateProxy(state);
-        RemoveDataProtectionKeyRingStartup(builder.Services);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -151,25 +147,6 @@ public static class GatewayApp
         app.MapReverseProxy();
         app.Lifetime.ApplicationStarted.Register(() => LogStart(app, snapshot));
         return new GatewayBuild(app, state, []);
-    }
-
-    /// <summary>
-    /// YARP's AddReverseProxy adds ASP.NET Core data protection, whose hosted service creates a key
-    /// ring at start-up: it loads the XML stack and writes a key file under ~/.aspnet (about 0.1 s of
-    /// start-up, and a write to a filesystem that may be read-only). Nothing reads that key ring: the
-    /// gateway's IDataProtectionProvider is ephemeral (registered first, so data protection's own is
-    /// not added). Removing the service leaves the key ring unused and never created.
-    /// </summary>
-    internal static void RemoveDataProtectionKeyRingStartup(IServiceCollection services)
-    {
-        for (var i = services.Count - 1; i >= 0; i--)
-        {
-            if (services[i].ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)
-                && services[i].ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService")
-            {
-                services.RemoveAt(i);
-            }
-        }
     }
 
     /// <summary>
