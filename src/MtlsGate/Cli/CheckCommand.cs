@@ -1,6 +1,5 @@
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
-using MtlsGate.Hosting;
 
 namespace MtlsGate.Cli;
 
@@ -9,7 +8,7 @@ public static class CheckCommand
 {
     public static int Run(string[] args)
     {
-        var configuration = GatewayApp.LoadConfiguration(args, out var baseDirectory, out var error);
+        var configuration = CommandLine.LoadConfiguration(args, out var baseDirectory, out var error);
         if (error is not null)
         {
             Console.Error.WriteLine(error);

@@ -25,7 +25,7 @@ public static class ClientCommands
         ArgumentNullException.ThrowIfNull(args);
         var action = args.FirstOrDefault();
         var rest = args.Skip(1).ToArray();
-        var folder = new CaFolder(Hosting.GatewayApp.OptionValue(rest, "--ca") ?? ".");
+        var folder = new CaFolder(CommandLine.OptionValue(rest, "--ca") ?? ".");
         if (action is not ("issue" or "revoke" or "list"))
         {
             Console.Error.WriteLine(Usage);
@@ -55,7 +55,7 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var daysText = Hosting.GatewayApp.OptionValue(args, "--days");
+        var daysText = CommandLine.OptionValue(args, "--days");
         var days = 365;
         if (daysText is not null && (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out days) || days is < 1 or > 3650))
         {
@@ -64,9 +64,9 @@ public static class ClientCommands
         }
 
         var compatible = args.Contains("--compatible");
-        var givenPassword = Hosting.GatewayApp.OptionValue(args, "--password");
+        var givenPassword = CommandLine.OptionValue(args, "--password");
         var password = givenPassword ?? GeneratePassword();
-        var output = Path.GetFullPath(Hosting.GatewayApp.OptionValue(args, "--out") ?? Path.Combine(folder.Directory, "clients", name + ".p12"));
+        var output = Path.GetFullPath(CommandLine.OptionValue(args, "--out") ?? Path.Combine(folder.Directory, "clients", name + ".p12"));
         var pem = args.Contains("--pem");
         var pemFile = Path.ChangeExtension(output, ".pem");
         var keyFile = Path.ChangeExtension(output, ".key");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
@@ -138,4 +139,11 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
 
     /// <summary>The decoded path made safe for a log line (no CR/LF injection); the query string is never logged.</summary>
     private static string LoggedPath(HttpContext context) => HeaderEncoding.Encode(context.Request.Path.Value ?? "");
+}
+
+/// <summary>The deciding middleware in the pipeline.</summary>
+public static class DecisionPipeline
+{
+    /// <summary>After routing, before the proxy: every gateway request is decided here, once.</summary>
+    public static IApplicationBuilder UseMtlsGateDecision(this IApplicationBuilder app) => app.UseMiddleware<GatewayMiddleware>();
 }

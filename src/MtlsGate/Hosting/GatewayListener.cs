@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Logging;
@@ -35,6 +37,21 @@ public static class GatewayListener
             TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
         ])
         : null;
+
+    /// <summary>Kestrel's listeners from the snapshot, and the drain time on SIGTERM.</summary>
+    public static WebApplicationBuilder AddMtlsGateListeners(this WebApplicationBuilder builder, GatewayState state)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(state);
+        // SIGTERM: Kestrel stops accepting, in-flight requests get up to the drain time, then exit 0.
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = state.Current.Limits.DrainTimeout);
+        builder.WebHost.ConfigureKestrel((_, kestrel) =>
+        {
+            var services = kestrel.ApplicationServices;
+            Configure(kestrel, state, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ExpiryMonitor>(), services.GetRequiredService<GatewayMeter>());
+        });
+        return builder;
+    }
 
     public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry, GatewayMeter metrics)
     {

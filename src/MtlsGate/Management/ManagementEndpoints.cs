@@ -26,6 +26,15 @@ public static class ManagementEndpoints
     private static readonly byte[] NotFound = "Not Found"u8.ToArray();
     private static readonly System.Buffers.SearchValues<char> Digits = System.Buffers.SearchValues.Create("0123456789");
 
+    /// <summary>Expiry monitoring and the metrics (prometheus-net set up once per process).</summary>
+    public static IServiceCollection AddMtlsGateManagement(this IServiceCollection services)
+    {
+        services.AddSingleton<ExpiryMonitor>();
+        GatewayMetrics.ConfigurePrometheus();
+        services.AddSingleton<GatewayMetrics>();
+        return services;
+    }
+
     /// <summary>Branches management connections off before routing: the gateway pipeline never sees them.</summary>
     public static IApplicationBuilder UseMtlsGateManagement(this IApplicationBuilder app)
     {

@@ -3,6 +3,7 @@ using System.Net.Http;
 using System.Net.Security;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using MtlsGate.Cli;
 using MtlsGate.Configuration;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
@@ -103,7 +104,7 @@ public sealed class TestGateway : IAsyncDisposable
         var file = Path.Combine(folder, "gateway.json");
         File.WriteAllText(file, config.ToJsonString());
 
-        var build = GatewayApp.Build(["--config", file], includeAppSettings: false, services);
+        var build = CommandLine.Build(["--config", file], includeAppSettings: false, services);
         if (build.App is null)
         {
             await destination.DisposeAsync();
