@@ -167,7 +167,7 @@ public static class ClientCommands
     {
         try
         {
-            return CertificateRevocationList.NormalizeSerial(text);
+            return SerialNumber.Normalize(text);
         }
         catch (FormatException)
         {

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Logging;
 using MtlsGate.Policy;
 using MtlsGate.Text;

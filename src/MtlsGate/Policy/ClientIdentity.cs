@@ -128,7 +128,7 @@ public sealed record CertificateNames(
 
         var spki = System.Security.Cryptography.SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
         return new CertificateNames(cn, o, ou, dns, emails, uris, Convert.ToBase64String(spki), Convert.ToHexStringLower(spki),
-            Tls.CertificateRevocationList.NormalizeSerial(certificate.SerialNumberBytes.Span));
+            SerialNumber.Normalize(certificate.SerialNumberBytes.Span));
     }
 
     private static void ReadEmailsAndUris(byte[] raw, List<string> emails, List<string> uris)

@@ -100,7 +100,7 @@ public sealed class Revocation
             }
 
             if (DenySerials.Count != 0 &&
-                DenySerials.Contains(certificate.IssuerName.Name + "\n" + CertificateRevocationList.NormalizeSerial(certificate.SerialNumberBytes.Span)))
+                DenySerials.Contains(certificate.IssuerName.Name + "\n" + SerialNumber.Normalize(certificate.SerialNumberBytes.Span)))
             {
                 return DenyReason.Revoked;
             }
