@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Http;
 using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using MtlsGate.Cli;
+using MtlsGate.Configuration;
 using MtlsGate.Hosting;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Tests.TestSupport;
 
@@ -87,7 +89,7 @@ public sealed class TestGateway : IAsyncDisposable
         var file = Path.Combine(folder, "gateway.json");
         File.WriteAllText(file, config.ToJsonString());
 
-        var build = GatewayApp.Build(["--config", file], includeAppSettings: false, services);
+        var build = CommandLine.Build(["--config", file], includeAppSettings: false, services);
         if (build.App is null)
         {
             await destination.DisposeAsync();

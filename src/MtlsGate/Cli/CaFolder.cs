@@ -1,9 +1,10 @@
 using System.Numerics;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MtlsGate.Text;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Cli;
 
@@ -96,5 +97,5 @@ public sealed class CaFolder(string directory)
 
     /// <summary>Serial as upper-case hex without leading zeros (matches CRL parsing).</summary>
     public static string SerialOf(X509Certificate2 certificate) =>
-        CertificateRevocationList.NormalizeSerial((certificate ?? throw new ArgumentNullException(nameof(certificate))).SerialNumberBytes.Span);
+        SerialNumber.Normalize((certificate ?? throw new ArgumentNullException(nameof(certificate))).SerialNumberBytes.Span);
 }

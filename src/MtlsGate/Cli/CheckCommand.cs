@@ -1,6 +1,5 @@
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
-using MtlsGate.Hosting;
 
 namespace MtlsGate.Cli;
 
@@ -9,7 +8,7 @@ public static class CheckCommand
 {
     public static int Run(string[] args)
     {
-        var configuration = GatewayApp.LoadConfiguration(args, out var baseDirectory, out var error);
+        var configuration = CommandLine.LoadConfiguration(args, out var baseDirectory, out var error);
         if (error is not null)
         {
             Console.Error.WriteLine(error);
@@ -28,6 +27,7 @@ public static class CheckCommand
             return CommandLine.UsageOrConfigurationError;
         }
 
+        var denials = DenialTable.For(snapshot);
         Console.Out.WriteLine($"Configuration OK. Relative paths resolve against {baseDirectory}.");
         Console.Out.WriteLine($"Gateway: {string.Join(", ", snapshot.GatewayEndpoints.Select(e => e.Url))}; management: {snapshot.Management.Url}");
         foreach (var store in snapshot.TrustStores.Values)
@@ -49,20 +49,20 @@ public static class CheckCommand
         {
             var named = route[$"Metadata:{ConfigCompiler.PolicyMetadataKey}"];
             var (policy, store) = PolicyResolution.For(snapshot, null, named);
-            Console.Out.WriteLine($"{route.Key,-20} {route["Match:Path"] ?? "(any)",-30} {policy.Name + (named is null ? "*" : ""),-12} {policy.Require,-12} {policy.Mode,-8} {store?.Name ?? "-",-10} {Describe(policy.Deny)}");
+            Console.Out.WriteLine($"{route.Key,-20} {route["Match:Path"] ?? "(any)",-30} {policy.Name + (named is null ? "*" : ""),-12} {policy.Require,-12} {policy.Mode,-8} {store?.Name ?? "-",-10} {Describe(denials.For(policy).Deny)}");
             var matchHosts = RouteCompiler.MatchHosts(route.GetSection("Match:Hosts"));
             foreach (var host in snapshot.Hosts.Values.Where(h => RouteCompiler.CanServe(matchHosts, h.Name)))
             {
                 var (hostPolicy, hostStore) = PolicyResolution.For(snapshot, host.Name, named);
                 if (!ReferenceEquals(hostPolicy, policy) || !ReferenceEquals(hostStore, store))
                 {
-                    Console.Out.WriteLine($"{"  on " + host.Name,-20} {"",-30} {hostPolicy.Name,-12} {hostPolicy.Require,-12} {hostPolicy.Mode,-8} {hostStore?.Name ?? "-",-10} {Describe(hostPolicy.Deny)}");
+                    Console.Out.WriteLine($"{"  on " + host.Name,-20} {"",-30} {hostPolicy.Name,-12} {hostPolicy.Require,-12} {hostPolicy.Mode,-8} {hostStore?.Name ?? "-",-10} {Describe(denials.For(hostPolicy).Deny)}");
                 }
             }
         }
 
         var fallback = PolicyResolution.For(snapshot, null, null);
-        Console.Out.WriteLine($"{"(unmatched)",-20} {"",-30} {snapshot.DefaultPolicy.Name,-12} {"",-12} {"",-8} {fallback.TrustStore?.Name ?? "-",-10} {Describe(snapshot.DefaultPolicy.Deny)}");
+        Console.Out.WriteLine($"{"(unmatched)",-20} {"",-30} {snapshot.DefaultPolicy.Name,-12} {"",-12} {"",-8} {fallback.TrustStore?.Name ?? "-",-10} {Describe(denials.For(snapshot.DefaultPolicy).Deny)}");
         Console.Out.WriteLine("* no MtlsGate.Policy metadata: the host's Policy, else the Default policy (fail closed).");
         Console.Out.WriteLine("A configured host's TrustStore holds for every request on its connections; a route whose policy names another is refused at start-up.");
         return CommandLine.Ok;

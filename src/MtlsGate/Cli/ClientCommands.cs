@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using MtlsGate.Proxy;
+using MtlsGate.Policy;
+using MtlsGate.Text;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Cli;
 
@@ -24,7 +25,7 @@ public static class ClientCommands
         ArgumentNullException.ThrowIfNull(args);
         var action = args.FirstOrDefault();
         var rest = args.Skip(1).ToArray();
-        var folder = new CaFolder(Hosting.GatewayApp.OptionValue(rest, "--ca") ?? ".");
+        var folder = new CaFolder(CommandLine.OptionValue(rest, "--ca") ?? ".");
         if (action is not ("issue" or "revoke" or "list"))
         {
             Console.Error.WriteLine(Usage);
@@ -54,7 +55,7 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var daysText = Hosting.GatewayApp.OptionValue(args, "--days");
+        var daysText = CommandLine.OptionValue(args, "--days");
         var days = 365;
         if (daysText is not null && (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out days) || days is < 1 or > 3650))
         {
@@ -63,9 +64,9 @@ public static class ClientCommands
         }
 
         var compatible = args.Contains("--compatible");
-        var givenPassword = Hosting.GatewayApp.OptionValue(args, "--password");
+        var givenPassword = CommandLine.OptionValue(args, "--password");
         var password = givenPassword ?? GeneratePassword();
-        var output = Path.GetFullPath(Hosting.GatewayApp.OptionValue(args, "--out") ?? Path.Combine(folder.Directory, "clients", name + ".p12"));
+        var output = Path.GetFullPath(CommandLine.OptionValue(args, "--out") ?? Path.Combine(folder.Directory, "clients", name + ".p12"));
         var pem = args.Contains("--pem");
         var pemFile = Path.ChangeExtension(output, ".pem");
         var keyFile = Path.ChangeExtension(output, ".key");
@@ -95,7 +96,7 @@ public static class ClientCommands
         }
 
         var record = folder.LoadRecord();
-        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant(),
+        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), Fingerprint.Sha256(leaf),
             new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
         record.Certificates.Add(issued);
         folder.SaveRecord(folder.WriteCrl(ca, record));
@@ -153,7 +154,7 @@ public static class ClientCommands
         Console.Out.WriteLine($"{"NAME",-24} {"SERIAL",-34} {"EXPIRES",-10} {"DAYS",5}  STATE");
         foreach (var c in folder.LoadRecord().Certificates.OrderBy(c => c.Name, StringComparer.Ordinal).ThenBy(c => c.IssuedAt))
         {
-            var days = Hosting.ExpiryMonitor.DaysLeft(c.NotAfter, now);
+            var days = CertificateExpiry.DaysLeft(c.NotAfter, now);
             var state = c.RevokedAt is not null ? $"revoked {c.RevokedAt:yyyy-MM-dd}" : days < 0 ? "expired" : days <= 30 ? "expiring" : "valid";
             // issued.json is a file anyone with write access could edit: encode like the logs (no control characters reach the terminal).
             Console.Out.WriteLine($"{HeaderEncoding.Encode(c.Name),-24} {HeaderEncoding.Encode(c.Serial),-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state}");
@@ -166,7 +167,7 @@ public static class ClientCommands
     {
         try
         {
-            return CertificateRevocationList.NormalizeSerial(text);
+            return SerialNumber.Normalize(text);
         }
         catch (FormatException)
         {

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MtlsGate.Configuration;
 using MtlsGate.Hosting;
 
 namespace MtlsGate.Cli;
@@ -57,7 +60,7 @@ public static class CommandLine
     /// <summary>Serves until SIGTERM/Ctrl+C. Configuration errors: all printed, exit 2.</summary>
     public static async Task<int> ServeAsync(string[] args)
     {
-        var build = GatewayApp.Build(args);
+        var build = Build(args);
         if (build.App is null)
         {
             await ReportErrorsAsync(build.Errors).ConfigureAwait(false);
@@ -89,5 +92,33 @@ public static class CommandLine
         {
             await Console.Error.WriteLineAsync($"  - {error}").ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The gateway as <c>mtlsgate [--config FILE] [--Section:Key=value ...]</c> builds it.</summary>
+    public static GatewayBuild Build(string[] args, bool includeAppSettings = true, Action<IServiceCollection>? services = null) =>
+        GatewayApp.Build(OptionValue(args, "--config"), args, includeAppSettings, services);
+
+    /// <summary>The layered configuration (<see cref="ConfigLayers"/>) with the <c>--config</c> file of <paramref name="args"/>.</summary>
+    public static IConfigurationRoot LoadConfiguration(string[] args, out string baseDirectory, out string? error, bool includeAppSettings = true) =>
+        ConfigLayers.Load(OptionValue(args, "--config"), args, out baseDirectory, out error, includeAppSettings);
+
+    /// <summary>The value after <paramref name="name"/> (as "--name value" or "--name=value").</summary>
+    public static string? OptionValue(string[] args, string name)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == name && i + 1 < args.Length)
+            {
+                return args[i + 1];
+            }
+
+            if (args[i].StartsWith(name + "=", StringComparison.Ordinal))
+            {
+                return args[i][(name.Length + 1)..];
+            }
+        }
+
+        return null;
     }
 }

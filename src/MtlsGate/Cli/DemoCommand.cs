@@ -16,8 +16,8 @@ public static class DemoCommand
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (!TryPort(GatewayApp.OptionValue(args, "--port"), 8443, out var port) ||
-            !TryPort(GatewayApp.OptionValue(args, "--management-port"), 8081, out var managementPort))
+        if (!TryPort(CommandLine.OptionValue(args, "--port"), 8443, out var port) ||
+            !TryPort(CommandLine.OptionValue(args, "--management-port"), 8081, out var managementPort))
         {
             await Console.Error.WriteLineAsync("demo: --port and --management-port take a number 0-65535.").ConfigureAwait(false);
             return CommandLine.UsageOrConfigurationError;
@@ -30,7 +30,7 @@ public static class DemoCommand
             await using (echo.ConfigureAwait(false))
             {
                 var configFile = WriteDemoFiles(folder, port, managementPort, echoAddress);
-                var build = GatewayApp.Build(["--config", configFile]);
+                var build = CommandLine.Build(["--config", configFile]);
                 if (build.App is null)
                 {
                     await CommandLine.ReportErrorsAsync(build.Errors).ConfigureAwait(false);

@@ -1,5 +1,4 @@
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Management;
 
 namespace MtlsGate.Cli;
@@ -9,7 +8,7 @@ public static class HealthcheckCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var configuration = GatewayApp.LoadConfiguration(args, out _, out var error);
+        var configuration = CommandLine.LoadConfiguration(args, out _, out var error);
         if (error is not null)
         {
             await Console.Error.WriteLineAsync(error).ConfigureAwait(false);

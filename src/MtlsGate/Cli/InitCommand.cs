@@ -1,7 +1,6 @@
 using System.Net;
-using MtlsGate.Configuration;
 using System.Text.Json.Nodes;
-using MtlsGate.Hosting;
+using MtlsGate.Configuration;
 using MtlsGate.Tls;
 
 namespace MtlsGate.Cli;
@@ -54,7 +53,7 @@ public static class InitCommand
         folder.WriteAtomic("server.key", Pki.KeyPem(server), secret: true);
         var record = folder.WriteCrl(ca, new IssuedRecord([], 0));
         folder.SaveRecord(record);
-        folder.WriteAtomic(GatewayApp.AppSettingsFile, StarterSettings());
+        folder.WriteAtomic(ConfigLayers.AppSettingsFile, StarterSettings());
 
         Console.Out.WriteLine($"""
             Created in {folder.Directory}:
@@ -65,7 +64,7 @@ public static class InitCommand
 
             Next:
               mtlsgate client issue my-phone --ca {folder.Directory}
-              mtlsgate --config {folder.PathOf(GatewayApp.AppSettingsFile)}
+              mtlsgate --config {folder.PathOf(ConfigLayers.AppSettingsFile)}
             """);
         return CommandLine.Ok;
     }

@@ -1,14 +1,13 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Extensions.Configuration;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Policy;
-using MtlsGate.Proxy;
+using MtlsGate.Text;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Cli;
 
@@ -31,14 +30,14 @@ public static class VerifyCommand
         }
 
         var at = DateTimeOffset.UtcNow;
-        if (GatewayApp.OptionValue(args, "--at") is { } atText &&
+        if (CommandLine.OptionValue(args, "--at") is { } atText &&
             !DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at))
         {
             Console.Error.WriteLine($"verify: --at '{atText}' is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z).");
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var configuration = GatewayApp.LoadConfiguration(args, out var baseDirectory, out var error);
+        var configuration = CommandLine.LoadConfiguration(args, out var baseDirectory, out var error);
         if (error is not null)
         {
             Console.Error.WriteLine(error);
@@ -70,7 +69,7 @@ public static class VerifyCommand
 
             leaf = certificates[0];
             chain.AddRange(certificates.Skip(1).ToArray());
-            if (GatewayApp.OptionValue(args, "--chain") is { } chainPath)
+            if (CommandLine.OptionValue(args, "--chain") is { } chainPath)
             {
                 chain.ImportFromPemFile(Path.GetFullPath(chainPath));
             }
@@ -81,19 +80,19 @@ public static class VerifyCommand
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var hostName = GatewayApp.OptionValue(args, "--host");
-        var (routeId, policyName) = RouteFor(configuration, GatewayApp.OptionValue(args, "--path"));
+        var hostName = CommandLine.OptionValue(args, "--host");
+        var (routeId, policyName) = RouteFor(configuration, CommandLine.OptionValue(args, "--path"));
         var (policy, store) = PolicyResolution.For(snapshot, hostName, policyName);
         var verdict = store is not null ? ChainValidator.Validate(store, leaf, chain, at) : DenyReason.Untrusted;
         System.Net.IPAddress? address = null;
-        if (GatewayApp.OptionValue(args, "--ip") is { } ipText && !System.Net.IPAddress.TryParse(ipText, out address))
+        if (CommandLine.OptionValue(args, "--ip") is { } ipText && !System.Net.IPAddress.TryParse(ipText, out address))
         {
             Console.Error.WriteLine($"verify: --ip '{ipText}' is not an IP address.");
             return CommandLine.UsageOrConfigurationError;
         }
 
         var country = address is not null ? snapshot.GeoIp?.CountryOf(address) : null;
-        var facts = new RequestFacts(GatewayApp.OptionValue(args, "--method") ?? "GET", address, country);
+        var facts = new RequestFacts(CommandLine.OptionValue(args, "--method") ?? "GET", address, country);
         var decision = PolicyEvaluator.Evaluate(new ClientIdentity(leaf, verdict), facts, policy);
         var networkNote = address is null && (policy.AllowNetworks.Count + policy.DenyNetworks.Count + policy.BypassNetworks.Count != 0 || policy.HasCountryRules)
             ? " (the policy has network/country rules: give --ip to evaluate them as for a client address)"
@@ -108,7 +107,7 @@ public static class VerifyCommand
             certificate  {HeaderEncoding.Encode(leaf.Subject)}
               issuer     {HeaderEncoding.Encode(leaf.Issuer)}
               serial     {CaFolder.SerialOf(leaf)}
-              sha256     {leaf.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant()}
+              sha256     {Fingerprint.Sha256(leaf)}
               valid      {leaf.NotBefore.ToUniversalTime():u} .. {leaf.NotAfter.ToUniversalTime():u}
             at           {at:u}
             host         {hostLine}

@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
-using MtlsGate.Denials;
 using MtlsGate.Tls;
 
 namespace MtlsGate.Configuration;
@@ -47,7 +46,7 @@ public static class ConfigCompiler
         StateDirectoryCompiler.CheckCrls(trustStores.Values, stateDirectory, sink);
         var expiry = SettingsCompiler.Expiry(options.Expiry, errors);
         var globalLogOnly = PolicyCompiler.GlobalLogOnly(options.Mode, errors);
-        var policies = PolicyCompiler.Compile(options.Policies, section.GetSection("Policies"), trustStores, globalLogOnly, errors);
+        var (policies, denials) = PolicyCompiler.Compile(options.Policies, section.GetSection("Policies"), trustStores, globalLogOnly, errors);
         var policyNames = options.Policies.Keys.Append(GatewaySnapshot.DefaultName).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
         var trustedProxies = IdentityCompiler.Networks(options.TrustedProxies, "MtlsGate:TrustedProxies", errors);
         var clientIpHeader = SettingsCompiler.ClientIpHeader(options.ClientIpHeader, errors);
@@ -97,6 +96,7 @@ public static class ConfigCompiler
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
             InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
             Proxy = proxy,
+            Denials = denials.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
         };
         return (snapshot, errors.All);
     }
@@ -133,6 +133,6 @@ public static class ConfigCompiler
     internal static (List<X509Certificate2> Roots, List<X509Certificate2> Intermediates)? LoadCaBundle(string path, string key, List<string> errors) =>
         TrustStoreCompiler.LoadCaBundle(path, key, new ConfigErrors(errors));
 
-    internal static DenialResponse? CompileDeny(DenySection section, string key, List<string> errors) =>
+    internal static DenySettings? CompileDeny(DenySection section, string key, List<string> errors) =>
         DenyCompiler.Compile(section, key, new ConfigErrors(errors));
 }

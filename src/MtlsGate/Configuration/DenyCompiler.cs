@@ -1,6 +1,4 @@
 using System.Collections.Frozen;
-using System.Text;
-using MtlsGate.Denials;
 
 namespace MtlsGate.Configuration;
 
@@ -14,7 +12,7 @@ public static class DenyCompiler
         "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer", "Server", "Content-Type",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    public static DenialResponse? Compile(DenySection section, string key, ConfigErrors errors)
+    public static DenySettings? Compile(DenySection section, string key, ConfigErrors errors)
     {
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(errors);
@@ -25,7 +23,7 @@ public static class DenyCompiler
 
         if (action == DenialAction.Close)
         {
-            return DenialResponse.CloseConnection;
+            return DenySettings.CloseConnection;
         }
 
         var ok = true;
@@ -41,14 +39,14 @@ public static class DenyCompiler
             ok = false;
         }
 
-        var body = section.Body ?? (section.Status is null || section.Status == DenialResponse.DefaultStatus ? DenialResponse.DefaultBody : "");
+        var body = section.Body ?? (section.Status is null || section.Status == DenySettings.DefaultStatus ? DenySettings.DefaultBody : "");
         if (status is 204 or 304 && body.Length != 0)
         {
             errors.Add($"{key}:Body", $"status {status} cannot carry a body.");
             ok = false;
         }
 
-        var contentType = section.ContentType ?? DenialResponse.DefaultContentType;
+        var contentType = section.ContentType ?? DenySettings.DefaultContentType;
         if (!IsSafeHeaderValue(contentType))
         {
             errors.Add($"{key}:ContentType", "contains a control character.");
@@ -74,7 +72,7 @@ public static class DenyCompiler
             }
         }
 
-        return ok ? new DenialResponse(DenialAction.Respond, status, contentType, Encoding.UTF8.GetBytes(body), headers) : null;
+        return ok ? new DenySettings(DenialAction.Respond, status, contentType, body, headers) : null;
     }
 
     internal static bool IsToken(string name) =>

@@ -153,6 +153,21 @@ public sealed record GatewaySnapshot(
         : Policies.TryGetValue(name, out var policy) ? policy
         : UnknownPolicy;
 
+    /// <summary>Each policy's validated denials, by policy name; <c>Denials/</c> encodes them once per snapshot.</summary>
+    public FrozenDictionary<string, PolicyDenials> Denials { get; init; } = FrozenDictionary<string, PolicyDenials>.Empty;
+
+    /// <summary>
+    /// The denials of <paramref name="policy"/>; for a policy without its own (the deny-everything
+    /// <see cref="UnknownPolicy"/>), the default policy's: byte-identical to an unknown route.
+    /// </summary>
+    public PolicyDenials DenialsFor(CompiledPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return Denials.TryGetValue(policy.Name, out var own) ? own
+            : Denials.TryGetValue(DefaultPolicy.Name, out var fallback) ? fallback
+            : PolicyDenials.Default;
+    }
+
     /// <summary>Denies everything with the default policy's denial (byte-identical to an unknown route).
     /// Built on use (only an inconsistent route pays), never cached: a <c>with</c> copy of the snapshot must not keep a stale one.</summary>
     public CompiledPolicy UnknownPolicy => DefaultPolicy with

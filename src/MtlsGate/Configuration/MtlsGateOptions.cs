@@ -1,4 +1,3 @@
-using MtlsGate.Denials;
 using MtlsGate.Policy;
 
 namespace MtlsGate.Configuration;
@@ -275,7 +274,7 @@ public sealed class DenySection
 {
     public const DenialAction DefaultAction = DenialAction.Respond;
 
-    public const int DefaultStatus = DenialResponse.DefaultStatus;
+    public const int DefaultStatus = DenySettings.DefaultStatus;
 
     /// <summary><c>Respond</c> (default) or <c>Close</c> (zero bytes, connection closed).</summary>
     public string? Action { get; set; }

@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Configuration;
-using MtlsGate.Denials;
 using MtlsGate.Policy;
 using MtlsGate.Tls;
 
@@ -16,8 +15,12 @@ public static class PolicyCompiler
         return errors.Enum(mode, "MtlsGate:Mode", PolicySection.DefaultMode, out var parsed) && parsed == EnforcementMode.LogOnly;
     }
 
-    /// <summary>Compiles every policy (and a fail-closed <c>Default</c> if none is configured). Whether <c>Identities</c> is present at all is read in <c>raw</c>, the <c>MtlsGate:Policies</c> section.</summary>
-    public static Dictionary<string, CompiledPolicy> Compile(Dictionary<string, PolicySection> sections, IConfigurationSection raw, IReadOnlyDictionary<string, TrustStore> trustStores, bool globalLogOnly, ConfigErrors errors)
+    /// <summary>
+    /// Compiles every policy (and a fail-closed <c>Default</c> if none is configured), and apart from
+    /// them each policy's validated denials (the policy itself carries no response shape). Whether
+    /// <c>Identities</c> is present at all is read in <c>raw</c>, the <c>MtlsGate:Policies</c> section.
+    /// </summary>
+    public static (Dictionary<string, CompiledPolicy> Policies, Dictionary<string, PolicyDenials> Denials) Compile(Dictionary<string, PolicySection> sections, IConfigurationSection raw, IReadOnlyDictionary<string, TrustStore> trustStores, bool globalLogOnly, ConfigErrors errors)
     {
         ArgumentNullException.ThrowIfNull(sections);
         ArgumentNullException.ThrowIfNull(raw);
@@ -30,18 +33,20 @@ public static class PolicyCompiler
         }
 
         var policies = new Dictionary<string, CompiledPolicy>(StringComparer.OrdinalIgnoreCase);
+        var denials = new Dictionary<string, PolicyDenials>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, section) in sections)
         {
-            if (Compile(name, section, raw.GetSection(name), trustStores, globalLogOnly, errors) is { } policy)
+            if (Compile(name, section, raw.GetSection(name), trustStores, globalLogOnly, errors) is { } compiled)
             {
-                policies[name] = policy;
+                policies[name] = compiled.Policy;
+                denials[name] = compiled.Denials;
             }
         }
 
-        return policies;
+        return (policies, denials);
     }
 
-    private static CompiledPolicy? Compile(string name, PolicySection section, IConfigurationSection raw, IReadOnlyDictionary<string, TrustStore> trustStores, bool globalLogOnly, ConfigErrors errors)
+    private static (CompiledPolicy Policy, PolicyDenials Denials)? Compile(string name, PolicySection section, IConfigurationSection raw, IReadOnlyDictionary<string, TrustStore> trustStores, bool globalLogOnly, ConfigErrors errors)
     {
         var key = $"MtlsGate:Policies:{name}";
         var before = errors.Count;
@@ -53,8 +58,8 @@ public static class PolicyCompiler
             errors.Add($"{key}:TrustStore", $"unknown trust store '{trustStore}' (defined: {string.Join(", ", trustStores.Keys.DefaultIfEmpty("none"))}).");
         }
 
-        var deny = section.Deny is null ? DenialResponse.NotFound : DenyCompiler.Compile(section.Deny, $"{key}:Deny", errors);
-        var byReason = new Dictionary<DenyReason, DenialResponse>();
+        var deny = section.Deny is null ? DenySettings.NotFound : DenyCompiler.Compile(section.Deny, $"{key}:Deny", errors);
+        var byReason = new Dictionary<DenyReason, DenySettings>();
         foreach (var (reasonName, denySection) in section.DenyByReason)
         {
             var reasonKey = $"{key}:DenyByReason:{reasonName}";
@@ -105,7 +110,7 @@ public static class PolicyCompiler
             return null;
         }
 
-        return new CompiledPolicy(name, trustStore, require, globalLogOnly ? EnforcementMode.LogOnly : mode, deny, byReason.ToFrozenDictionary())
+        var policy = new CompiledPolicy(name, trustStore, require, globalLogOnly ? EnforcementMode.LogOnly : mode)
         {
             Identities = identities,
             MethodRestrictions = restrictions,
@@ -115,5 +120,6 @@ public static class PolicyCompiler
             AllowCountries = section.AllowCountries.Select(c => c.ToUpperInvariant()).ToList(),
             DenyCountries = section.DenyCountries.Select(c => c.ToUpperInvariant()).ToList(),
         };
+        return (policy, byReason.Count == 0 && section.Deny is null ? PolicyDenials.Default : new PolicyDenials(deny, byReason.ToFrozenDictionary()));
     }
 }

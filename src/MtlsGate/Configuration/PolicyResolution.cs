@@ -6,11 +6,11 @@ namespace MtlsGate.Configuration;
 /// <summary>The policy a request is judged by, and the trust store its certificate is judged against.</summary>
 /// <param name="Policy">The route's policy (or the host's, or the default); a deny-everything policy for an unknown name.</param>
 /// <param name="TrustStore">Null only when no trust store applies (a policy with <c>Require: None</c> and no store configured).</param>
-public sealed record ResolvedPolicy(CompiledPolicy Policy, TrustStore? TrustStore);
+public readonly record struct ResolvedPolicy(CompiledPolicy Policy, TrustStore? TrustStore);
 
 /// <summary>
 /// The one resolution of (connection host, route policy) → (policy, trust store), used by the request
-/// path (<c>GatewayMiddleware.Resolve</c>), <c>check</c>, <c>verify</c> and the tests. Pure: no I/O.
+/// path (the deciding middleware, once per request), <c>check</c>, <c>verify</c> and the tests. Pure: no I/O.
 /// </summary>
 public static class PolicyResolution
 {

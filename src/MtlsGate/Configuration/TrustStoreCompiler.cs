@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using MtlsGate.Text;
 using MtlsGate.Tls;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Configuration;
 
@@ -69,7 +70,7 @@ public static class TrustStoreCompiler
                 try
                 {
                     var issuer = new X500DistinguishedName(entry.Issuer ?? throw new CryptographicException("Issuer is required")).Name;
-                    serials.Add((issuer, CertificateRevocationList.NormalizeSerial(entry.Serial ?? throw new FormatException("Serial is required"))));
+                    serials.Add((issuer, SerialNumber.Normalize(entry.Serial ?? throw new FormatException("Serial is required"))));
                 }
                 catch (Exception ex) when (ex is CryptographicException or FormatException)
                 {

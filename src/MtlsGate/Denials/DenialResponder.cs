@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
+using MtlsGate.Configuration;
 using MtlsGate.Tls;
 
 namespace MtlsGate.Denials;

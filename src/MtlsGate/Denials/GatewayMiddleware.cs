@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Logging;
 using MtlsGate.Policy;
-using MtlsGate.Proxy;
+using MtlsGate.Text;
 using MtlsGate.Tls;
 using Yarp.ReverseProxy.Model;
 
@@ -13,10 +14,10 @@ namespace MtlsGate.Denials;
 
 /// <summary>
 /// The one place a request is judged: facts in (identity of the connection, route policy), the pure
-/// evaluator decides, and a denial is answered here and never reaches the proxy. Also writes the
-/// access event.
+/// evaluator decides, and a denial is answered here and never reaches the proxy. A forwarded request
+/// carries the decision on with it (<see cref="DecidedRequest"/>). Also writes the access event.
 /// </summary>
-public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, Management.GatewayMetrics metrics, ILoggerFactory loggers)
+public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, GatewayMeter metrics, ILoggerFactory loggers)
 {
     private const string NoRoute = "(none)";
 
@@ -34,10 +35,19 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         // connection past MaxConnectionLifetime (this request is denied, then the connection closes).
         var connection = context.Features.Get<ConnectionIdentityFeature>();
         var tooOld = connection is not null && !connection.Refresh(snapshot.LiveLimits.MaxConnectionLifetime);
-        var (policy, identity) = Resolve(context, snapshot, route);
-        var decision = tooOld
-            ? Decision.Deny(DenyReason.ConnectionLifetimeExceeded)
-            : PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy), policy);
+        var (policy, identity) = Resolve(connection, snapshot, route);
+        IPAddress? address = null;
+        Decision decision;
+        if (tooOld)
+        {
+            decision = Decision.Deny(DenyReason.ConnectionLifetimeExceeded);
+        }
+        else
+        {
+            address = ClientAddress.Resolve(context, snapshot);
+            decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy, address), policy);
+        }
+
         var routeId = route?.Config.RouteId ?? NoRoute;
 
         if (decision.Outcome == Outcome.WouldDeny)
@@ -48,7 +58,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         var closed = false;
         if (!decision.Forwards)
         {
-            var response = policy.ResponseFor(decision.Reason);
+            var response = DenialTable.For(snapshot).For(policy).ResponseFor(decision.Reason);
             closed = response.Action == DenialAction.Close;
             if (tooOld)
             {
@@ -61,12 +71,15 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         {
             // Allowed, but nothing to route to: answered exactly like the default denial.
             decision = Decision.Deny(DenyReason.NoRoute);
-            closed = snapshot.DefaultPolicy.Deny.Action == DenialAction.Close;
-            await DenialResponder.WriteAsync(context, snapshot.DefaultPolicy.Deny).ConfigureAwait(false);
+            var response = DenialTable.For(snapshot).For(snapshot.DefaultPolicy).Deny;
+            closed = response.Action == DenialAction.Close;
+            await DenialResponder.WriteAsync(context, response).ConfigureAwait(false);
         }
         else
         {
-            HeaderSanitizer.Strip(context.Request.Headers);
+            // Decided once: the proxy's transforms read this, never resolving again. (The client's
+            // spoofable headers are stripped by the first of them, before any header is set.)
+            context.Features.Set(new DecidedRequest(snapshot, policy, identity, decision, address, connection));
             await next(context).ConfigureAwait(false);
         }
 
@@ -79,9 +92,8 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
     }
 
     /// <summary>The request facts for the policy: client address (trusted proxies resolved), country, host binding.</summary>
-    private static RequestFacts Facts(HttpContext context, GatewaySnapshot snapshot, CompiledPolicy policy)
+    private static RequestFacts Facts(HttpContext context, GatewaySnapshot snapshot, CompiledPolicy policy, IPAddress? address)
     {
-        var address = ClientAddress.Resolve(context, snapshot);
         var country = policy.HasCountryRules && address is not null ? snapshot.GeoIp?.CountryOf(address) : null;
         return new RequestFacts(context.Request.Method, address, country, HostMatches(context, snapshot));
     }
@@ -110,13 +122,10 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
     /// The route's policy and the connection's identity judged against the trust store
     /// <see cref="PolicyResolution.For"/> names: a configured host's own store on its connections, else the policy's.
     /// </summary>
-    public static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(HttpContext context, GatewaySnapshot snapshot, RouteModel? route)
+    private static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(ConnectionIdentityFeature? connection, GatewaySnapshot snapshot, RouteModel? route)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(snapshot);
         string? policyName = null;
         route?.Config.Metadata?.TryGetValue(ConfigCompiler.PolicyMetadataKey, out policyName);
-        var connection = context.Features.Get<ConnectionIdentityFeature>();
         var (policy, store) = PolicyResolution.For(snapshot, connection?.HostName, policyName);
         if (connection is null)
         {
@@ -129,4 +138,11 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
 
     /// <summary>The decoded path made safe for a log line (no CR/LF injection); the query string is never logged.</summary>
     private static string LoggedPath(HttpContext context) => HeaderEncoding.Encode(context.Request.Path.Value ?? "");
+}
+
+/// <summary>The deciding middleware in the pipeline.</summary>
+public static class DecisionPipeline
+{
+    /// <summary>After routing, before the proxy: every gateway request is decided here, once.</summary>
+    public static IApplicationBuilder UseMtlsGateDecision(this IApplicationBuilder app) => app.UseMiddleware<GatewayMiddleware>();
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Logging;
 using MtlsGate.Policy;
+using MtlsGate.Text;
 using Yarp.ReverseProxy.Model;
 
 namespace MtlsGate.Denials;
@@ -79,33 +80,10 @@ public static class RequestTargetGuard
     }
 
     /// <summary>
-    /// The raw path as the client sent it (still percent-encoded, so logged as is), without the query;
-    /// anything outside printable ASCII (Kestrel refuses control characters in targets anyway) becomes
-    /// %XX so no log line can be split or forged.
+    /// The raw path as the client sent it (still percent-encoded, so logged as is), without the query,
+    /// made safe for a log line by <see cref="HeaderEncoding.EncodePrintable"/>.
     /// </summary>
-    private static string LoggedPath(string raw)
-    {
-        var path = RequestTarget.PathOf(raw);
-        if (!path.ContainsAnyExceptInRange((char)0x20, (char)0x7E))
-        {
-            return path.ToString();
-        }
-
-        var builder = new System.Text.StringBuilder(path.Length * 3);
-        foreach (var b in System.Text.Encoding.UTF8.GetBytes(path.ToArray()))
-        {
-            if (b is >= 0x20 and < 0x7F)
-            {
-                builder.Append((char)b);
-            }
-            else
-            {
-                builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-
-        return builder.ToString();
-    }
+    private static string LoggedPath(string raw) => HeaderEncoding.EncodePrintable(RequestTarget.PathOf(raw));
 
     /// <summary>Marks a request whose target carries <c>%2F</c> (and nothing worse) until its route is known.</summary>
     private sealed class EncodedSlashFeature

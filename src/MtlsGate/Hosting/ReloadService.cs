@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Logging;
+using MtlsGate.Management;
 using Yarp.ReverseProxy.Configuration;
 
 namespace MtlsGate.Hosting;
@@ -168,5 +170,14 @@ public sealed class ReloadService : BackgroundService
     }
 }
 
-/// <summary>Where the configuration came from: its files and the directory relative paths resolve against.</summary>
-public sealed record GatewayInputs(string BaseDirectory, IReadOnlyList<string> ConfigurationFiles);
+/// <summary>The background work: configuration and trust-material reloads, CRL downloads.</summary>
+public static class ReloadSetup
+{
+    public static IServiceCollection AddMtlsGateReload(this IServiceCollection services)
+    {
+        services.AddSingleton<CrlFetcher>();
+        services.AddSingleton<ReloadService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReloadService>());
+        return services;
+    }
+}

@@ -1,67 +1,44 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
-using MtlsGate.Hosting;
+using MtlsGate.Configuration;
+using MtlsGate.Logging;
 using MtlsGate.Policy;
 using Yarp.ReverseProxy;
 
 namespace MtlsGate.Management;
 
 /// <summary>
-/// The gateway's own instruments, on <see cref="System.Diagnostics.Metrics"/> (meter <c>MtlsGate</c>).
-/// Labels are bounded: route ids, decisions and reasons, certificate kinds, configured CA subjects
-/// and cluster ids come from the configuration or fixed enums; never fingerprints, paths or client subjects.
+/// The instruments that read the gateway's state, on <see cref="GatewayMeter"/>'s meter (<c>MtlsGate</c>),
+/// and prometheus-net's set-up for <c>/metrics</c>. Labels are bounded: certificate kinds, configured CA
+/// subjects and cluster ids come from the configuration or fixed enums; never fingerprints, paths or client subjects.
 /// </summary>
-public sealed class GatewayMetrics : IDisposable
+public sealed class GatewayMetrics
 {
-    public const string MeterName = "MtlsGate";
+    public const string MeterName = GatewayMeter.MeterName;
 
-    private readonly Meter _meter;
-    private readonly Counter<long> _connections;
-
-    // Requests are counted in place, one cell per (route, decision, reason), and reported when the
-    // metrics are collected: a Counter<T>.Add per request ran the listeners' callbacks (prometheus-net's
-    // adapter, label lookup, locks) on every request, about 1% of the gateway's CPU at keep-alive.
-    // Routes come from the configuration, so the cells are bounded.
-    private readonly ConcurrentDictionary<RequestKey, StrongBox<long>> _requests = new();
-
-    public GatewayMetrics(GatewayState state, ExpiryMonitor expiry, TimeProvider time, IServiceProvider services)
+    public GatewayMetrics(GatewayMeter meter, GatewayState state, ExpiryMonitor expiry, TimeProvider time, IServiceProvider services)
     {
-        _meter = new Meter(MeterName);
-        _meter.CreateObservableCounter("requests", () => _requests.Select(cell => new Measurement<long>(Volatile.Read(ref cell.Value.Value),
-                new KeyValuePair<string, object?>("route", cell.Key.Route),
-                new KeyValuePair<string, object?>("decision", Names.Of(cell.Key.Decision)),
-                new KeyValuePair<string, object?>("reason", Names.Of(cell.Key.Reason)))),
-            description: "Requests by route, decision (Allow, Deny, WouldDeny) and reason.");
-        _connections = _meter.CreateCounter<long>("tls.connections", description: "TLS connections by client-certificate verdict (None = valid).");
-        _meter.CreateObservableCounter("reloads", () => new[]
+        ArgumentNullException.ThrowIfNull(meter);
+        var instruments = meter.Meter;
+        instruments.CreateObservableCounter("reloads", () => new[]
         {
             new Measurement<long>(state.ReloadSuccesses, new KeyValuePair<string, object?>("result", "success")),
             new Measurement<long>(state.ReloadFailures, new KeyValuePair<string, object?>("result", "failure")),
         }, description: "Configuration and trust-material reloads.");
-        _meter.CreateObservableGauge("certificate.expiry.days", () => expiry.TrustMaterial().Select(e =>
-            new Measurement<double>(ExpiryMonitor.DaysLeft(e.NotAfter, time.GetUtcNow()),
+        instruments.CreateObservableGauge("certificate.expiry.days", () => expiry.TrustMaterial().Select(e =>
+            new Measurement<double>(CertificateExpiry.DaysLeft(e.NotAfter, time.GetUtcNow()),
                 new KeyValuePair<string, object?>("kind", e.Kind),
                 new KeyValuePair<string, object?>("subject", e.Subject))),
             description: "Days until the server certificate and each CA expire, and until each CRL's nextUpdate.");
-        _meter.CreateObservableGauge("client_certificates.expiring", () =>
+        instruments.CreateObservableGauge("client_certificates.expiring", () =>
         {
             var now = time.GetUtcNow();
-            var days = expiry.Clients.Select(c => ExpiryMonitor.DaysLeft(c.NotAfter, now)).ToList();
+            var days = expiry.Clients.Select(c => CertificateExpiry.DaysLeft(c.NotAfter, now)).ToList();
             return state.Current.Expiry.WarnDays.Select(threshold => new Measurement<long>(days.Count(d => d <= threshold),
                 new KeyValuePair<string, object?>("within_days", threshold)));
         }, description: "Client certificates seen that expire within each warning threshold.");
-        _meter.CreateObservableCounter("crl.refusals", () => CrlRefusals(state), description: "CRLs refused by reason: Rollback (older than the one accepted), TooLarge (over MaxCrlBytes), Invalid.");
-        _meter.CreateObservableGauge("backend.destinations", () => Destinations(services), description: "Backend destinations per cluster: available (healthy or not checked) or unavailable (unhealthy).");
+        instruments.CreateObservableCounter("crl.refusals", () => CrlRefusals(state), description: "CRLs refused by reason: Rollback (older than the one accepted), TooLarge (over MaxCrlBytes), Invalid.");
+        instruments.CreateObservableGauge("backend.destinations", () => Destinations(services), description: "Backend destinations per cluster: available (healthy or not checked) or unavailable (unhealthy).");
     }
-
-    public void RecordRequest(string route, Outcome decision, DenyReason reason) =>
-        Interlocked.Increment(ref _requests.GetOrAdd(new RequestKey(route, decision, reason), static _ => new StrongBox<long>()).Value);
-
-    public void RecordConnection(DenyReason verdict) =>
-        _connections.Add(1, new KeyValuePair<string, object?>("verdict", Names.Of(verdict)));
-
-    public void Dispose() => _meter.Dispose();
 
     private static readonly Lazy<bool> PrometheusConfigured = new(() =>
     {
@@ -86,8 +63,6 @@ public sealed class GatewayMetrics : IDisposable
 
     /// <summary>Configures prometheus-net's process-wide defaults once.</summary>
     public static void ConfigurePrometheus() => _ = PrometheusConfigured.Value;
-
-    private readonly record struct RequestKey(string Route, Outcome Decision, DenyReason Reason);
 
     private static IEnumerable<Measurement<long>> CrlRefusals(GatewayState state)
     {

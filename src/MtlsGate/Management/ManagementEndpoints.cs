@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MtlsGate.Configuration;
 using MtlsGate.Logging;
-using MtlsGate.Hosting;
 using MtlsGate.Tls;
 using Prometheus;
 using Yarp.ReverseProxy;
@@ -26,11 +26,25 @@ public static class ManagementEndpoints
     private static readonly byte[] NotFound = "Not Found"u8.ToArray();
     private static readonly System.Buffers.SearchValues<char> Digits = System.Buffers.SearchValues.Create("0123456789");
 
+    /// <summary>Expiry monitoring and the metrics (prometheus-net set up once per process).</summary>
+    public static IServiceCollection AddMtlsGateManagement(this IServiceCollection services)
+    {
+        services.AddSingleton<ExpiryMonitor>();
+        GatewayMetrics.ConfigurePrometheus();
+        services.AddSingleton<GatewayMetrics>();
+        return services;
+    }
+
     /// <summary>Branches management connections off before routing: the gateway pipeline never sees them.</summary>
-    public static IApplicationBuilder UseMtlsGateManagement(this IApplicationBuilder app) =>
-        app.MapWhen(
+    public static IApplicationBuilder UseMtlsGateManagement(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        // The state-reading instruments exist from the start, not from the first scrape.
+        app.ApplicationServices.GetRequiredService<GatewayMetrics>();
+        return app.MapWhen(
             context => context.Features.Get<ManagementConnectionFeature>() is not null,
             branch => branch.Run(HandleAsync));
+    }
 
     private static async Task HandleAsync(HttpContext context)
     {

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MtlsGate.Hosting;
+using MtlsGate.Configuration;
 using Yarp.ReverseProxy;
 
 namespace MtlsGate.Management;

@@ -1,3 +1,5 @@
+using MtlsGate.Text;
+
 using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Policy;
@@ -26,7 +28,7 @@ public sealed class ClientIdentity
         {
             Subject = certificate.Subject;
             Issuer = certificate.Issuer;
-            Sha256Fingerprint = certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant();
+            Sha256Fingerprint = Fingerprint.Sha256(certificate);
             NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
             if (ChainVerdict == DenyReason.None)
             {
@@ -68,7 +70,7 @@ public sealed class ClientIdentity
     private string? _encodedSubject;
 
     /// <summary>The subject made safe for a log line or header (encoded once per identity, not per request); "-" without a certificate.</summary>
-    public string EncodedSubject => _encodedSubject ??= Certificate is null ? "-" : Proxy.HeaderEncoding.Encode(Subject);
+    public string EncodedSubject => _encodedSubject ??= Certificate is null ? "-" : HeaderEncoding.Encode(Subject);
 
     private CertificateNames? _names;
 
@@ -126,7 +128,7 @@ public sealed record CertificateNames(
 
         var spki = System.Security.Cryptography.SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
         return new CertificateNames(cn, o, ou, dns, emails, uris, Convert.ToBase64String(spki), Convert.ToHexStringLower(spki),
-            Tls.CertificateRevocationList.NormalizeSerial(certificate.SerialNumberBytes.Span));
+            SerialNumber.Normalize(certificate.SerialNumberBytes.Span));
     }
 
     private static void ReadEmailsAndUris(byte[] raw, List<string> emails, List<string> uris)

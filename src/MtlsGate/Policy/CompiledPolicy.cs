@@ -1,5 +1,3 @@
-using MtlsGate.Denials;
-
 namespace MtlsGate.Policy;
 
 public enum Requirement
@@ -16,14 +14,12 @@ public enum EnforcementMode
     LogOnly,
 }
 
-/// <summary>A policy after validation: immutable, ready for the pure evaluator.</summary>
+/// <summary>A policy after validation: immutable, ready for the pure evaluator. How a denial looks is not its business (see <c>Configuration.PolicyDenials</c>).</summary>
 public sealed record CompiledPolicy(
     string Name,
     string TrustStore,
     Requirement Require,
-    EnforcementMode Mode,
-    DenialResponse Deny,
-    IReadOnlyDictionary<DenyReason, DenialResponse> DenyByReason)
+    EnforcementMode Mode)
 {
     /// <summary>Any-of allow-list; null = any valid certificate. A matcher with every list empty allows nobody.</summary>
     public IdentityMatcher? Identities { get; init; }
@@ -46,10 +42,4 @@ public sealed record CompiledPolicy(
 
     /// <summary>Denies every request (reason <see cref="DenyReason.NoRoute"/>), whatever the mode: what a route naming an unknown policy gets.</summary>
     public bool DeniesEverything { get; init; }
-
-    /// <summary>The response for a denial with this reason: the per-reason override, else <see cref="Deny"/>.</summary>
-    public DenialResponse ResponseFor(DenyReason reason) =>
-        DenyByReason.Count != 0 && DenyByReason.TryGetValue(reason, out var response) ? response
-        : reason == DenyReason.HostMismatch ? DenialResponse.MisdirectedRequest
-        : Deny;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MtlsGate.Configuration;
 using MtlsGate.Policy;
+using MtlsGate.Text;
 
 namespace MtlsGate.Proxy;
 

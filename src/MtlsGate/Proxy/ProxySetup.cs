@@ -1,23 +1,25 @@
-using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
-using MtlsGate.Denials;
-using MtlsGate.Hosting;
-using MtlsGate.Tls;
+using Microsoft.Extensions.Hosting;
+using MtlsGate.Configuration;
 using Yarp.ReverseProxy.Configuration;
-using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.Transforms;
 
 namespace MtlsGate.Proxy;
 
-/// <summary>YARP from the standard <c>ReverseProxy</c> section, with the gateway's header transforms on every route.</summary>
+/// <summary>
+/// YARP, with routes and clusters from the compiled snapshot and the gateway's transforms on every
+/// route, each a class of one job: strip the client's spoofable headers, then set ours.
+/// </summary>
 public static class ProxySetup
 {
-    public const string RealIpHeader = "X-Real-IP";
-    public const string DaysLeftHeader = "X-Client-Cert-Days-Left";
-
     public static IServiceCollection AddMtlsGateProxy(this IServiceCollection services, GatewayState state)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var preserveHost = state.Current.Forwarding.PreserveHost;
+        // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may
+        // be read-only): registered before AddReverseProxy, so data protection's own is not added.
+        services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         // Routes and clusters come from the compiled snapshot (never from YARP's own reader of the
         // ReverseProxy section) and change only when a whole configuration is swapped in.
         services.AddSingleton(new SnapshotProxyConfigProvider(state));
@@ -26,58 +28,38 @@ public static class ProxySetup
         services.AddReverseProxy()
             .AddTransforms(builder =>
             {
+                // First of all, before the route's own transforms: nothing set after this is the client's.
+                builder.RequestTransforms.Insert(0, SpoofableHeadersTransform.Instance);
                 // Vaultwarden needs the original Host; YARP would send the destination's.
                 builder.AddOriginalHost(preserveHost);
-                // The client's X-Forwarded-* were stripped by the gateway; these are ours.
+                // The client's X-Forwarded-* were stripped; these are ours.
                 builder.AddXForwarded(ForwardedTransformActions.Set);
                 builder.AddResponseHeaderRemove("Server", ResponseCondition.Always);
-                builder.AddRequestTransform(transform =>
-                {
-                    var context = transform.HttpContext;
-                    var headers = transform.ProxyRequest.Headers;
-                    var connection = context.Features.Get<ConnectionIdentityFeature>();
-                    if (context.Connection.RemoteIpAddress is { } ip)
-                    {
-                        // Behind a trusted proxy the address was resolved per request; otherwise it is the connection's, formatted once.
-                        headers.TryAddWithoutValidation(RealIpHeader, state.Current.TrustedProxies.Count == 0 ? connection?.RemoteIp ?? ip.ToString() : ip.ToString());
-                    }
-
-                    if (connection is not null)
-                    {
-                        foreach (var header in HeadersFor(context, connection, state))
-                        {
-                            headers.TryAddWithoutValidation(header.Key, header.Value);
-                        }
-
-                        if (state.Current.Expiry.SendDaysLeftHeader && connection.Identity.IsValid)
-                        {
-                            var days = Hosting.ExpiryMonitor.DaysLeft(connection.Identity.NotAfter, DateTimeOffset.UtcNow);
-                            headers.TryAddWithoutValidation(DaysLeftHeader, days.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                        }
-                    }
-
-                    return ValueTask.CompletedTask;
-                });
+                builder.RequestTransforms.Add(RealIpTransform.Instance);
+                builder.RequestTransforms.Add(IdentityHeadersTransform.Instance);
+                builder.RequestTransforms.Add(new DaysLeftTransform(builder.Services.GetRequiredService<TimeProvider>()));
                 EncodedSlashPathTransform.AddTo(builder);
             });
+        RemoveDataProtectionKeyRingStartup(services);
         return services;
     }
 
-    private static KeyValuePair<string, string>[] HeadersFor(HttpContext context, ConnectionIdentityFeature connection, GatewayState state)
+    /// <summary>
+    /// YARP's AddReverseProxy adds ASP.NET Core data protection, whose hosted service creates a key
+    /// ring at start-up: it loads the XML stack and writes a key file under ~/.aspnet (about 0.1 s of
+    /// start-up, and a write to a filesystem that may be read-only). Nothing reads that key ring: the
+    /// gateway's IDataProtectionProvider is ephemeral (registered first, so data protection's own is
+    /// not added). Removing the service leaves the key ring unused and never created.
+    /// </summary>
+    internal static void RemoveDataProtectionKeyRingStartup(IServiceCollection services)
     {
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
-        var snapshot = state.SnapshotFor(route?.Config);
-        var (_, identity) = GatewayMiddleware.Resolve(context, snapshot, route);
-        var format = snapshot.Forwarding.IdentityHeaders;
-        if (connection.HeaderCache is HeaderCacheEntry entry && ReferenceEquals(entry.Identity, identity) && entry.Format == format)
+        for (var i = services.Count - 1; i >= 0; i--)
         {
-            return entry.Headers;
+            if (services[i].ServiceType == typeof(IHostedService)
+                && services[i].ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService")
+            {
+                services.RemoveAt(i);
+            }
         }
-
-        var headers = IdentityHeaders.For(identity, format, connection.PresentedChain);
-        connection.HeaderCache = new HeaderCacheEntry(identity, format, headers);
-        return headers;
     }
-
-    private sealed record HeaderCacheEntry(Policy.ClientIdentity Identity, Configuration.IdentityHeaderFormat Format, KeyValuePair<string, string>[] Headers);
 }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Logging;
 using Yarp.ReverseProxy.Configuration;
 

@@ -1,9 +1,10 @@
 using System.Collections.Frozen;
-using System.Formats.Asn1;
 using System.Numerics;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using MtlsGate.Text;
+using System.Formats.Asn1;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Tls;
 
@@ -38,7 +39,7 @@ public sealed class CertificateRevocationList
 
     public DateTimeOffset? NextUpdate { get; }
 
-    /// <summary>Revoked serial numbers, upper-case hex without leading zero bytes (see NormalizeSerial).</summary>
+    /// <summary>Revoked serial numbers, upper-case hex without leading zero bytes (see SerialNumber.Normalize).</summary>
     public FrozenSet<string> RevokedSerials { get; }
 
     public BigInteger? Number { get; }
@@ -117,7 +118,7 @@ public sealed class CertificateRevocationList
             while (revoked.HasData)
             {
                 var entry = revoked.ReadSequence();
-                serials.Add(NormalizeSerial(entry.ReadIntegerBytes().Span));
+                serials.Add(SerialNumber.Normalize(entry.ReadIntegerBytes().Span));
                 ReadTime(entry);
             }
         }
@@ -194,38 +195,7 @@ public sealed class CertificateRevocationList
     public bool IsRevoked(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        return RevokedSerials.Contains(NormalizeSerial(certificate.SerialNumberBytes.Span));
-    }
-
-    /// <summary>Upper-case hex of a serial number without leading zero bytes.</summary>
-    public static string NormalizeSerial(ReadOnlySpan<byte> serial, bool bigEndian = true)
-    {
-        var bytes = serial.ToArray();
-        if (!bigEndian)
-        {
-            Array.Reverse(bytes);
-        }
-
-        var start = 0;
-        while (start < bytes.Length - 1 && bytes[start] == 0)
-        {
-            start++;
-        }
-
-        return Convert.ToHexString(bytes, start, bytes.Length - start);
-    }
-
-    /// <summary>Normalizes a serial given as hex text (with or without colons, any case).</summary>
-    public static string NormalizeSerial(string hex)
-    {
-        ArgumentNullException.ThrowIfNull(hex);
-        var clean = hex.Replace(":", "", StringComparison.Ordinal).Trim();
-        if (clean.Length % 2 == 1)
-        {
-            clean = "0" + clean;
-        }
-
-        return NormalizeSerial(Convert.FromHexString(clean));
+        return RevokedSerials.Contains(SerialNumber.Normalize(certificate.SerialNumberBytes.Span));
     }
 
     private bool SignatureIsValid(X509Certificate2 issuer)

@@ -1,7 +1,8 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using MtlsGate.Policy;
+using MtlsGate.Text;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Tls;
 
@@ -93,13 +94,13 @@ public sealed class Revocation
             var certificate = elements[i].Certificate;
             var issuer = elements[i + 1].Certificate;
             if (DenyFingerprints.Count != 0 &&
-                DenyFingerprints.Contains(Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256))))
+                DenyFingerprints.Contains(Fingerprint.Sha256(certificate)))
             {
                 return DenyReason.Revoked;
             }
 
             if (DenySerials.Count != 0 &&
-                DenySerials.Contains(certificate.IssuerName.Name + "\n" + CertificateRevocationList.NormalizeSerial(certificate.SerialNumberBytes.Span)))
+                DenySerials.Contains(certificate.IssuerName.Name + "\n" + SerialNumber.Normalize(certificate.SerialNumberBytes.Span)))
             {
                 return DenyReason.Revoked;
             }

@@ -1,10 +1,11 @@
 using System.Security.Cryptography.Pkcs;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using MtlsGate.Cli;
 using MtlsGate.Hosting;
 using MtlsGate.Tests.BlackBox;
 using MtlsGate.Tests.TestSupport;
-using Microsoft.AspNetCore.Builder;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Tests.Cli;
 
@@ -166,7 +167,7 @@ internal sealed class InitGateway : IAsyncDisposable
         config["MtlsGate"]!["Listen"] = new JsonObject { ["Gateway"] = "https://127.0.0.1:0", ["Management"] = "http://127.0.0.1:0" };
         config["ReverseProxy"]!["Clusters"]!["app"]!["Destinations"]!["d1"]!["Address"] = destination.Address.ToString();
         await File.WriteAllTextAsync(settings, config.ToJsonString());
-        var build = GatewayApp.Build(["--config", settings], includeAppSettings: false);
+        var build = CommandLine.Build(["--config", settings], includeAppSettings: false);
         Assert.Empty(build.Errors);
         await build.App!.StartAsync();
         return new InitGateway(destination, build.App, GatewayApp.BoundAddresses(build.App).Gateway[0].Port, Path.Combine(caFolder, "ca.pem"));

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
+using MtlsGate.Cli;
 using MtlsGate.Hosting;
 using MtlsGate.Tests.TestSupport;
+using System.Security.Cryptography.X509Certificates;
 
 namespace MtlsGate.Tests.Cli;
 
@@ -41,7 +42,7 @@ public sealed class CliTests : IDisposable
         config["MtlsGate"]!["Reload"] = new JsonObject { ["PollInterval"] = "00:00:00.100" };
         config["ReverseProxy"]!["Clusters"]!["app"]!["Destinations"]!["d1"]!["Address"] = destination.Address.ToString();
         await File.WriteAllTextAsync(Path.Combine(Ca, "appsettings.json"), config.ToJsonString());
-        var build = GatewayApp.Build(["--config", Path.Combine(Ca, "appsettings.json")], includeAppSettings: false);
+        var build = CommandLine.Build(["--config", Path.Combine(Ca, "appsettings.json")], includeAppSettings: false);
         Assert.Empty(build.Errors);
         await using var app = build.App!;
         await app.StartAsync();

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using MtlsGate.Configuration;
-using MtlsGate.Denials;
 using MtlsGate.Policy;
 using MtlsGate.Tests.TestSupport;
 
@@ -55,7 +54,7 @@ public sealed class ConfigCompilerTests : IDisposable
         var policy = snapshot!.DefaultPolicy;
         Assert.Equal(Requirement.Certificate, policy.Require);
         Assert.Equal(EnforcementMode.Enforce, policy.Mode);
-        Assert.Same(DenialResponse.NotFound, policy.Deny);
+        Assert.Same(DenySettings.NotFound, snapshot.DenialsFor(policy).Deny);
         Assert.Same(policy, snapshot.PolicyFor(null));
         Assert.Equal(ConfigCompiler.DefaultMaxRequestBodySize, snapshot.Limits.MaxRequestBodySize);
         Assert.True(snapshot.Limits.MaxRequestBodySize >= 525L * 1024 * 1024);
@@ -77,7 +76,7 @@ public sealed class ConfigCompilerTests : IDisposable
         Assert.StartsWith("MtlsGate:Policies:Default:Deny:Status:", error, StringComparison.Ordinal);
         Assert.Contains("Bitwarden", error, StringComparison.Ordinal);
         Assert.Contains("AllowClientWipingStatus", error, StringComparison.Ordinal);
-        Assert.Equal(status, allowed!.DefaultPolicy.Deny.Status);
+        Assert.Equal(status, allowed!.DenialsFor(allowed.DefaultPolicy).Deny.Status);
     }
 
     [Fact]

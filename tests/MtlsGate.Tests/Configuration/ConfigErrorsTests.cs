@@ -1,5 +1,4 @@
 using MtlsGate.Configuration;
-using MtlsGate.Denials;
 using MtlsGate.Policy;
 
 namespace MtlsGate.Tests.Configuration;

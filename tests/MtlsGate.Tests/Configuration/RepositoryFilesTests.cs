@@ -32,7 +32,7 @@ public sealed class RepositoryFilesTests
     [Fact]
     public void AppSettings_LoadsThroughTheGatewaysConfiguration_AndFailsClosedOnMissingCertificates()
     {
-        var configuration = MtlsGate.Hosting.GatewayApp.LoadConfiguration([], out var baseDirectory, out var error);
+        var configuration = MtlsGate.Cli.CommandLine.LoadConfiguration([], out var baseDirectory, out var error);
         var (snapshot, errors) = MtlsGate.Configuration.ConfigCompiler.Compile(configuration, baseDirectory);
 
         Assert.Null(error);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Hosting;
+using MtlsGate.Management;
 using MtlsGate.Tests.TestSupport;
 
 namespace MtlsGate.Tests.Functional;

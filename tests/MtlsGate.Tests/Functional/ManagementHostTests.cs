@@ -4,8 +4,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using MtlsGate.Cli;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Management;
 using MtlsGate.Tests.TestSupport;
 using Xunit.Abstractions;
@@ -145,7 +145,7 @@ public sealed class ManagementHostTests(ITestOutputHelper output)
 
             var file = Path.Combine(folder, "gateway.json");
             File.WriteAllText(file, config.ToJsonString());
-            var configuration = GatewayApp.LoadConfiguration(["--config", file], out var baseDirectory, out _, includeAppSettings: false);
+            var configuration = CommandLine.LoadConfiguration(["--config", file], out var baseDirectory, out _, includeAppSettings: false);
             return ConfigCompiler.Compile(configuration, baseDirectory);
         }
         finally

@@ -1,5 +1,4 @@
 using System.Text;
-using MtlsGate.Hosting;
 using MtlsGate.Logging;
 using Serilog.Events;
 using Serilog.Formatting.Display;
@@ -9,7 +8,7 @@ namespace MtlsGate.Tests.Logging;
 
 public sealed class BatchedStreamSinkTests
 {
-    private static readonly MessageTemplateTextFormatter Text = new(GatewayApp.TextTemplate, System.Globalization.CultureInfo.InvariantCulture);
+    private static readonly MessageTemplateTextFormatter Text = new(LoggingSetup.TextTemplate, System.Globalization.CultureInfo.InvariantCulture);
 
     private static LogEvent Event(int n) => new(
         DateTimeOffset.UtcNow, LogEventLevel.Information, null,

@@ -1,3 +1,4 @@
+using MtlsGate.Configuration;
 using MtlsGate.Denials;
 using MtlsGate.Policy;
 using MtlsGate.Tests.TestSupport;
@@ -7,7 +8,7 @@ namespace MtlsGate.Tests.Policy;
 public sealed class PolicyEvaluatorTests
 {
     private static CompiledPolicy PolicyWith(Requirement require = Requirement.Certificate, EnforcementMode mode = EnforcementMode.Enforce) =>
-        new("Test", "Default", require, mode, DenialResponse.NotFound, new Dictionary<DenyReason, DenialResponse>());
+        new("Test", "Default", require, mode);
 
     public static TheoryData<DenyReason> EveryChainReason => new()
     {
@@ -56,7 +57,7 @@ public sealed class PolicyEvaluatorTests
     [Fact]
     public void ResponseFor_ReasonWithOverride_UsesIt_OtherReasons_UseDeny()
     {
-        var policy = PolicyWith() with { DenyByReason = new Dictionary<DenyReason, DenialResponse> { [DenyReason.Revoked] = DenialResponse.CloseConnection } };
+        var policy = DenialResponses.From(PolicyDenials.Default with { ByReason = new Dictionary<DenyReason, DenySettings> { [DenyReason.Revoked] = DenySettings.CloseConnection } });
 
         Assert.Same(DenialResponse.CloseConnection, policy.ResponseFor(DenyReason.Revoked));
         Assert.Same(DenialResponse.NotFound, policy.ResponseFor(DenyReason.Expired));

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using MtlsGate.Configuration;
 using MtlsGate.Denials;
 using MtlsGate.Policy;
 using MtlsGate.Tests.TestSupport;
@@ -28,7 +29,7 @@ public sealed class PolicyMatrixTests
         new(cn ?? [], o ?? [], ou ?? [], dns ?? [], emails ?? [], uris ?? [], prefixes ?? [], issuers ?? [], fingerprints ?? [], pins ?? []);
 
     private static CompiledPolicy Policy() =>
-        new("P", "Default", Requirement.Certificate, EnforcementMode.Enforce, DenialResponse.NotFound, new Dictionary<DenyReason, DenialResponse>());
+        new("P", "Default", Requirement.Certificate, EnforcementMode.Enforce);
 
     private static RequestFacts From(string ip, string method = "GET", string? country = null, bool hostMatches = true) =>
         new(method, IPAddress.Parse(ip), country, hostMatches);
@@ -157,7 +158,7 @@ public sealed class PolicyMatrixTests
         var decision = PolicyEvaluator.Evaluate(Valid, From("10.0.0.1", hostMatches: false), policy);
 
         Assert.Equal(Decision.Deny(DenyReason.HostMismatch), decision);
-        Assert.Equal(421, policy.ResponseFor(DenyReason.HostMismatch).Status);
+        Assert.Equal(421, DenialResponses.From(PolicyDenials.Default).ResponseFor(DenyReason.HostMismatch).Status);
     }
 
     [Fact]

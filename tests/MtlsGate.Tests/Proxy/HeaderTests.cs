@@ -3,6 +3,7 @@ using MtlsGate.Configuration;
 using MtlsGate.Policy;
 using MtlsGate.Proxy;
 using MtlsGate.Tests.TestSupport;
+using MtlsGate.Text;
 
 namespace MtlsGate.Tests.Proxy;
 

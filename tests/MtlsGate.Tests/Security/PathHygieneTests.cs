@@ -4,8 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MtlsGate.Cli;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Tests.TestSupport;
 using Xunit.Abstractions;
 
@@ -187,7 +187,7 @@ public sealed class PathHygieneTests(PathHygieneTests.Fixture fixture, ITestOutp
             AddFilesRoute(config, JsonValue.Create(value));
             var file = Path.Combine(folder, "gateway.json");
             File.WriteAllText(file, config.ToJsonString());
-            var configuration = GatewayApp.LoadConfiguration(["--config", file], out var baseDirectory, out _, includeAppSettings: false);
+            var configuration = CommandLine.LoadConfiguration(["--config", file], out var baseDirectory, out _, includeAppSettings: false);
             return ConfigCompiler.Compile(configuration, baseDirectory).Errors;
         }
         finally

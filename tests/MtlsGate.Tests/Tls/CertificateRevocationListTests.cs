@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using MtlsGate.Tests.TestSupport;
+using MtlsGate.Text;
 using MtlsGate.Tls;
 
 namespace MtlsGate.Tests.Tls;
@@ -105,7 +106,7 @@ public sealed class CertificateRevocationListTests
     {
         var fingerprint = Convert.ToHexStringLower(Pki.Good.GetCertHash(HashAlgorithmName.SHA256));
         var byFingerprint = new TrustStore("Default", [Pki.Root], [], new Revocation([], [fingerprint], [], TimeSpan.Zero));
-        var bySerial = new TrustStore("Default", [Pki.Root], [], new Revocation([], [], [(Pki.Good.IssuerName.Name, CertificateRevocationList.NormalizeSerial(Pki.Good.SerialNumber))], TimeSpan.Zero));
+        var bySerial = new TrustStore("Default", [Pki.Root], [], new Revocation([], [], [(Pki.Good.IssuerName.Name, SerialNumber.Normalize(Pki.Good.SerialNumber))], TimeSpan.Zero));
 
         Assert.Equal(MtlsGate.Policy.DenyReason.Revoked, ChainValidator.Validate(byFingerprint, Pki.Good, null, DateTimeOffset.UtcNow));
         Assert.Equal(MtlsGate.Policy.DenyReason.Revoked, ChainValidator.Validate(bySerial, Pki.Good, null, DateTimeOffset.UtcNow));

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using MtlsGate.Configuration;
 
-namespace MtlsGate.Proxy;
+namespace MtlsGate.Denials;
 
 /// <summary>
 /// The client's address: the TCP peer, unless the peer is a configured trusted proxy, in which case

@@ -1,24 +1,21 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
-using MtlsGate.Hosting;
 using MtlsGate.Logging;
+using MtlsGate.Management;
+using MtlsGate.Tls;
 
-namespace MtlsGate.Tls;
-
-/// <summary>Marks connections that arrived on the management listener.</summary>
-public sealed class ManagementConnectionFeature
-{
-    public static readonly ManagementConnectionFeature Instance = new();
-}
+namespace MtlsGate.Hosting;
 
 /// <summary>Kestrel set-up: the TLS gateway listener(s) and the plain-HTTP management listener.</summary>
 public static class GatewayListener
@@ -41,7 +38,22 @@ public static class GatewayListener
         ])
         : null;
 
-    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry, Management.GatewayMetrics metrics)
+    /// <summary>Kestrel's listeners from the snapshot, and the drain time on SIGTERM.</summary>
+    public static WebApplicationBuilder AddMtlsGateListeners(this WebApplicationBuilder builder, GatewayState state)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(state);
+        // SIGTERM: Kestrel stops accepting, in-flight requests get up to the drain time, then exit 0.
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = state.Current.Limits.DrainTimeout);
+        builder.WebHost.ConfigureKestrel((_, kestrel) =>
+        {
+            var services = kestrel.ApplicationServices;
+            Configure(kestrel, state, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ExpiryMonitor>(), services.GetRequiredService<GatewayMeter>());
+        });
+        return builder;
+    }
+
+    public static void Configure(KestrelServerOptions kestrel, GatewayState state, TimeProvider time, ExpiryMonitor expiry, GatewayMeter metrics)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(state);
@@ -84,7 +96,7 @@ public static class GatewayListener
         }
     }
 
-    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry, Management.GatewayMetrics metrics)
+    private static void ConfigureGateway(ListenOptions listen, GatewayState state, TimeProvider time, ExpiryMonitor expiry, GatewayMeter metrics)
     {
         // HTTP/1.1 and HTTP/2 only: HTTP/3's TLS path would not use our chain policy.
         listen.Protocols = HttpProtocols.Http1AndHttp2;

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Logging;
 using MtlsGate.Policy;
+using MtlsGate.Text;
 
-namespace MtlsGate.Hosting;
+namespace MtlsGate.Management;
 
 /// <summary>A certificate's remaining life, as exposed for metrics and warnings.</summary>
 public sealed record ExpiryEntry(string Kind, string Subject, string Fingerprint, DateTimeOffset NotAfter);
@@ -23,8 +24,6 @@ public sealed class ExpiryMonitor(GatewayState state, TimeProvider time, ILogger
 
     /// <summary>Client certificates seen (most recent first is not guaranteed), bounded by <see cref="MaxClients"/>.</summary>
     public ICollection<ExpiryEntry> Clients => _clients.Values;
-
-    public static int DaysLeft(DateTimeOffset notAfter, DateTimeOffset now) => (int)Math.Floor((notAfter - now).TotalDays);
 
     /// <summary>Called once per connection with a valid certificate.</summary>
     public void ObserveClient(ClientIdentity identity)
@@ -98,7 +97,7 @@ public sealed class ExpiryMonitor(GatewayState state, TimeProvider time, ILogger
 
     private void Warn(ExpiryEntry entry, IReadOnlyList<int> thresholds)
     {
-        var days = DaysLeft(entry.NotAfter, time.GetUtcNow());
+        var days = CertificateExpiry.DaysLeft(entry.NotAfter, time.GetUtcNow());
         // The smallest threshold the certificate is under: one warning per threshold crossed.
         var crossed = thresholds.Where(t => days <= t).DefaultIfEmpty(-1).Min();
         if (crossed >= 0 && _warned.TryAdd(entry.Kind + "|" + entry.Fingerprint + "|" + crossed, 0))
@@ -108,7 +107,7 @@ public sealed class ExpiryMonitor(GatewayState state, TimeProvider time, ILogger
     }
 
     private static ExpiryEntry Entry(string kind, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
-        new(kind, Proxy.HeaderEncoding.Encode(certificate.Subject),
-            certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant(),
+        new(kind, HeaderEncoding.Encode(certificate.Subject),
+            Fingerprint.Sha256(certificate),
             new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero));
 }

@@ -1,8 +1,7 @@
 using System.Runtime.CompilerServices;
-using MtlsGate.Configuration;
 using Yarp.ReverseProxy.Configuration;
 
-namespace MtlsGate.Hosting;
+namespace MtlsGate.Configuration;
 
 /// <summary>
 /// Holds the current <see cref="GatewaySnapshot"/>: readers take it once per connection or request,
