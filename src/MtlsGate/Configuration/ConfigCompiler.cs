@@ -55,6 +55,7 @@ public static class ConfigCompiler
         var hosts = HostCompiler.Compile(options.Hosts, baseDirectory, trustStores, policies, policyNames, server, errors);
         RouteCompiler.Validate(configuration.GetSection("ReverseProxy"), policies, policyNames, hosts, errors);
         var proxy = ProxyConfigCompiler.Compile(configuration, sink);
+        var backends = server ? BackendCompiler.Compile(options.Backends, proxy, baseDirectory, errors) : FrozenDictionary<string, BackendTls>.Empty;
         var managementAllowedHosts = ManagementCompiler.Compile(section.GetSection("Management"), options.Management, sink);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
@@ -97,6 +98,7 @@ public static class ConfigCompiler
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
             InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
             Proxy = proxy,
+            Backends = backends,
         };
         return (snapshot, errors.All);
     }

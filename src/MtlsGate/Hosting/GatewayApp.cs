@@ -131,6 +131,7 @@ public static class GatewayApp
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.WebHost.ConfigureKestrel((context, kestrel) => GatewayListener.Configure(kestrel, state, kestrel.ApplicationServices.GetRequiredService<TimeProvider>(), kestrel.ApplicationServices.GetRequiredService<ExpiryMonitor>(), kestrel.ApplicationServices.GetRequiredService<GatewayMetrics>()));
         builder.Services.AddMtlsGateProxy(state);
+        builder.Services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, BackendHttpClientFactory>();
         RemoveDataProtectionKeyRingStartup(builder.Services);
         services?.Invoke(builder.Services);
 
