@@ -166,4 +166,18 @@ public sealed class BackendCompileTests : IDisposable
         Assert.Contains(_pki.PathOf("client.key"), files);
         Assert.Contains(_pki.PathOf("backend-ca.pem"), files);
     }
+
+    [Fact]
+    public async Task Check_prints_per_backend_the_client_certificate_subject_and_expiry_and_the_backend_CA()
+    {
+        Assert.Empty(StartUpErrors(_ => { }));
+        var file = Path.Combine(_files.Folder, "gateway.json");
+
+        var (exitCode, output, error) = await Processes.GateAsync("check", "--config", file);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Matches(@"(?m)^Backend app: client certificate CN=gateway-client-1, O=MtlsGate sha256=[0-9a-f]{64} expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+ days left\)", output);
+        Assert.Contains("backend certificate verified against CA CN=Backend Server CA from " + _pki.PathOf("backend-ca.pem"), output, StringComparison.Ordinal);
+        Assert.Contains("it must name 127.0.0.1", output, StringComparison.Ordinal);
+    }
 }

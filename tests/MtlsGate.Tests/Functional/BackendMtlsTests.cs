@@ -150,4 +150,23 @@ public sealed class BackendMtlsTests : IDisposable
         Assert.Single(capture.Events, e => e.EventName == "BackendClientCreated");
         Assert.DoesNotContain(capture.Events, e => e.EventName == "BackendClientRetired");
     }
+
+    [Fact]
+    public async Task Readyz_warns_when_a_backend_client_certificate_expires_within_30_days()
+    {
+        var soon = MtlsGate.Tls.Pki.Issue(_pki.ClientRoot, "CN=gateway-client-soon", new MtlsGate.Tls.IssueOptions { NotAfter = DateTimeOffset.UtcNow.AddDays(10) });
+        _pki.WritePem("client", soon);
+        await using var backend = await TlsBackend.StartAsync(_pki.Server, _pki.ClientRoot);
+        await using var gateway = await TestGateway.StartAsync(config => _pki.Configure(config, backend.Address));
+        using var management = new System.Net.Http.HttpClient { BaseAddress = gateway.ManagementUri };
+
+        using var response = await management.GetAsync("/readyz");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        var warning = Assert.Single(json.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetProperty("check").GetString() == "backend:app");
+        Assert.Contains("days left", warning.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(soon.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant(), warning.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
 }
