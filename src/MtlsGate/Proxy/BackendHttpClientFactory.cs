@@ -59,7 +59,11 @@ public sealed class BackendHttpClientFactory : ForwarderHttpClientFactory, IForw
         _logger = logger;
     }
 
-    HttpMessageInvoker IForwarderHttpClientFactory.CreateClient(ForwarderHttpClientContext context)
+    /// <summary>
+    /// Hides YARP's (non-virtual) <c>CreateClient</c>, and re-implements the interface with it, so
+    /// that no caller reaches the base method without the cluster's backend settings.
+    /// </summary>
+    public new HttpMessageInvoker CreateClient(ForwarderHttpClientContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         // The snapshot being applied: YARP applies it from GatewayState.Swapped (the snapshot is
@@ -73,7 +77,7 @@ public sealed class BackendHttpClientFactory : ForwarderHttpClientFactory, IForw
             _pending = backend;
             try
             {
-                client = CreateClient(context);
+                client = base.CreateClient(context);
             }
             finally
             {
