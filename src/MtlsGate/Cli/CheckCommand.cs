@@ -42,6 +42,7 @@ public static class CheckCommand
             Console.Out.WriteLine($"Host {host.Name}: server certificate {certificate}, trust store {trust}, policy for routes without their own {host.Policy?.Name ?? snapshot.DefaultPolicy.Name}; a request for another host on its connections gets 421");
         }
 
+        BackendCheck.Print(snapshot, Console.Out, DateTimeOffset.UtcNow);
         Console.Out.WriteLine();
         Console.Out.WriteLine("Effective policy and trust store per route (connections without a configured host; then each host where it differs):");
         Console.Out.WriteLine($"{"ROUTE",-20} {"PATH",-30} {"POLICY",-12} {"REQUIRE",-12} {"MODE",-8} {"TRUST",-10} DENY");

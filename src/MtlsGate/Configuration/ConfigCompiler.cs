@@ -54,6 +54,7 @@ public static class ConfigCompiler
         var hosts = HostCompiler.Compile(options.Hosts, baseDirectory, trustStores, policies, policyNames, server, errors);
         RouteCompiler.Validate(configuration.GetSection("ReverseProxy"), policies, policyNames, hosts, errors);
         var proxy = ProxyConfigCompiler.Compile(configuration, sink);
+        var backends = server ? BackendCompiler.Compile(options.Backends, proxy, baseDirectory, errors) : FrozenDictionary<string, BackendTls>.Empty;
         var managementAllowedHosts = ManagementCompiler.Compile(section.GetSection("Management"), options.Management, sink);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
@@ -97,6 +98,7 @@ public static class ConfigCompiler
             InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
             Proxy = proxy,
             Denials = denials.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
+            Backends = backends,
         };
         return (snapshot, errors.All);
     }

@@ -54,6 +54,11 @@ public static class ConfigInputs
             files.AddRange(store.CrlUrls.Where(u => Uri.TryCreate(u, UriKind.Absolute, out _)).Select(u => ConfigCompiler.CrlCachePath(crlCache, new Uri(u))));
         }
 
+        foreach (var backend in options.Backends.Values)
+        {
+            files.AddRange([backend.ClientCertificate?.Path, backend.ClientCertificate?.KeyPath, backend.CaBundle]);
+        }
+
         var resolved = new List<string>();
         foreach (var file in files)
         {

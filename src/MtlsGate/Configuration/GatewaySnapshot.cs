@@ -143,6 +143,9 @@ public sealed record GatewaySnapshot(
     /// <summary>YARP's routes and clusters of this configuration, handed to YARP only when this snapshot is swapped in.</summary>
     public ProxySnapshot Proxy { get; init; } = ProxySnapshot.Empty;
 
+    /// <summary><c>MtlsGate:Backends</c>: mutual TLS per YARP cluster id (case-insensitive); a cluster not listed uses YARP's default client.</summary>
+    public FrozenDictionary<string, BackendTls> Backends { get; init; } = FrozenDictionary<string, BackendTls>.Empty;
+
     /// <summary>
     /// The policy a route names in its <c>MtlsGate.Policy</c> metadata; absent: the default. An unknown
     /// name (the compile refuses it, but routes and snapshot could disagree for a moment) denies

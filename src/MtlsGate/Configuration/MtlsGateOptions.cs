@@ -63,6 +63,9 @@ public sealed class MtlsGateOptions
     public string? StateDirectory { get; set; }
 
     public ManagementSection Management { get; set; } = new();
+
+    /// <summary>Mutual TLS to the backend, per YARP cluster id (see <see cref="BackendSection"/>). Default none.</summary>
+    public Dictionary<string, BackendSection> Backends { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary><c>MtlsGate:Management</c>: the plain-HTTP management listener (health, readiness, metrics).</summary>

@@ -84,6 +84,7 @@ public static class Readiness
             }
         }
 
+        BackendReadiness.Evaluate(snapshot, now, problems, warnings);
         if (proxy is not null)
         {
             foreach (var cluster in proxy.GetClusters())

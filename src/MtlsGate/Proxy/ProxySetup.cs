@@ -40,6 +40,8 @@ public static class ProxySetup
                 builder.RequestTransforms.Add(new DaysLeftTransform(builder.Services.GetRequiredService<TimeProvider>()));
                 EncodedSlashPathTransform.AddTo(builder);
             });
+        // Mutual TLS to backends (MtlsGate:Backends): YARP's client factory, per cluster from the snapshot.
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, BackendHttpClientFactory>();
         RemoveDataProtectionKeyRingStartup(services);
         return services;
     }

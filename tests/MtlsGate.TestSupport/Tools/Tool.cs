@@ -25,6 +25,7 @@ public static class Tool
         ["npm"] = "apt-get install npm",
         ["ab"] = "apt-get install apache2-utils",
         ["kill"] = "apt-get install procps",
+        ["nginx"] = "apt-get install nginx",
     };
 
     /// <summary>True when <c>MTLSGATE_REQUIRE_TOOLS=1</c>: a missing tool fails instead of skipping.</summary>
