@@ -31,10 +31,10 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
         });
 
         await using var ssl = await RawTls.ConnectAsync(gateway.GatewayUri, Pki.Good);
-        Assert.StartsWith("HTTP/1.1 200", await SendAsync(ssl, "/before", "localhost"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200", await Http1.SendAsync(ssl, "/before", "localhost"), StringComparison.Ordinal);
 
         Assert.True(await gateway.WaitForReloadAsync(() => File.WriteAllBytes(crl, TestPki.Crl(Pki.Root, [Pki.Good], number: 2))));
-        var after = await SendAsync(ssl, "/after", "localhost");
+        var after = await Http1.SendAsync(ssl, "/after", "localhost");
         output.WriteLine(after);
 
         Assert.True(after.Length == 0 || after.StartsWith("HTTP/1.1 404", StringComparison.Ordinal), after);
@@ -75,17 +75,17 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
         });
 
         await using var ssl = await ConnectAsync(gateway, "b.test", Pki.OtherRootLeaf);
-        Assert.StartsWith("HTTP/1.1 200", await SendAsync(ssl, "/b-before", "b.test"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200", await Http1.SendAsync(ssl, "/b-before", "b.test"), StringComparison.Ordinal);
 
         Assert.True(await gateway.WaitForReloadAsync(() => File.WriteAllBytes(otherCrl, TestPki.Crl(Pki.OtherRoot, [Pki.OtherRootLeaf], number: 2))));
-        var after = await SendAsync(ssl, "/b-after", "b.test");
+        var after = await Http1.SendAsync(ssl, "/b-after", "b.test");
         output.WriteLine(after);
 
         Assert.True(after.Length == 0 || after.StartsWith("HTTP/1.1 404", StringComparison.Ordinal), after);
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/b-after");
 
         await using var fresh = await ConnectAsync(gateway, "b.test", Pki.OtherRootLeaf);
-        Assert.StartsWith("HTTP/1.1 404", await SendAsync(fresh, "/b-fresh", "b.test"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 404", await Http1.SendAsync(fresh, "/b-fresh", "b.test"), StringComparison.Ordinal);
     }
 
     private static async Task<SslStream> ConnectAsync(TestGateway gateway, string sni, X509Certificate2 certificate)
@@ -98,53 +98,5 @@ public sealed class OpenConnectionRevocationTests(ITestOutputHelper output)
         options.ApplicationProtocols = [SslApplicationProtocol.Http11];
         await ssl.AuthenticateAsClientAsync(options);
         return ssl;
-    }
-
-    /// <summary>One request on a kept-alive connection; returns the response (bounded), or "" when the server closed.</summary>
-    private static async Task<string> SendAsync(Stream stream, string path, string host)
-    {
-        try
-        {
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"));
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var text = new StringBuilder();
-        var buffer = new byte[8192];
-        try
-        {
-            while (true)
-            {
-                var read = await stream.ReadAsync(buffer, timeout.Token);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                text.Append(Encoding.ASCII.GetString(buffer, 0, read));
-                var s = text.ToString();
-                var end = s.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-                if (end < 0)
-                {
-                    continue;
-                }
-
-                if (s.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? s.EndsWith("\r\n0\r\n\r\n", StringComparison.Ordinal)
-                    : System.Text.RegularExpressions.Regex.Match(s, @"Content-Length: (\d+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase) is { Success: true } m
-                        && s.Length - end - 4 >= int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    break;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return text.ToString();
     }
 }
