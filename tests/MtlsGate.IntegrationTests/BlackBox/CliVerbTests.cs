@@ -68,69 +68,22 @@ public sealed partial class CliVerbTests(PublishedGatewayFixture fixture)
     [GeneratedRegex(@"^\s*(curl -i --cacert \S+ https://\S+)\s*$", RegexOptions.Multiline)]
     private static partial Regex WithoutCertificateCommand();
 
-    [GeneratedRegex(@"Throwaway PKI in (\S+) \(deleted on exit\)")]
-    private static partial Regex DemoFolder();
-
     [SkippableFact]
     public async Task Demo_PrintedCurlCommands_Give200WithCertificate_And404Without()
     {
-        var psi = ProcessRunner.StartInfo(fixture.Executable, ["demo", "--port", "0", "--management-port", "0"]);
-        psi.RedirectStandardInput = false;
-        using var demo = new System.Diagnostics.Process { StartInfo = psi };
-        var output = new StringBuilder();
-        var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        demo.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-                if (e.Data?.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal) == true)
-                {
-                    printed.TrySetResult();
-                }
-            }
-        };
-        demo.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.Append("stderr: ").AppendLine(e.Data);
-            }
-        };
-        demo.Start();
-        demo.BeginOutputReadLine();
-        demo.BeginErrorReadLine();
-        string? folder = null;
-        try
-        {
-            await printed.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            string text;
-            lock (output)
-            {
-                text = output.ToString();
-            }
+        await using var demo = await DemoProcess.StartAsync(fixture.Executable, TimeSpan.FromSeconds(30));
+        var text = demo.Output;
+        var with = WithCertificateCommand().Match(text);
+        var without = WithoutCertificateCommand().Match(text);
+        Assert.True(with.Success && without.Success, text);
 
-            folder = DemoFolder().Match(text).Groups[1].Value;
-            var with = WithCertificateCommand().Match(text);
-            var without = WithoutCertificateCommand().Match(text);
-            Assert.True(with.Success && without.Success, text);
+        var ok = await RunCurlCommandAsync(with.Groups[1].Value, ["-sS", "-i", "--max-time", "10"]);
+        var denied = await RunCurlCommandAsync(without.Groups[1].Value, ["-sS", "--max-time", "10"]);
 
-            var ok = await RunCurlCommandAsync(with.Groups[1].Value, ["-sS", "-i", "--max-time", "10"]);
-            var denied = await RunCurlCommandAsync(without.Groups[1].Value, ["-sS", "--max-time", "10"]);
-
-            Assert.True(ok.Status == 200, ok.ToString());
-            Assert.Contains("X-Client-Cert-Verify: SUCCESS", ok.Body, StringComparison.OrdinalIgnoreCase);
-            Assert.True(denied.Status == 404, denied.ToString());
-            Assert.Equal("Not Found", denied.Body);
-        }
-        finally
-        {
-            await StopAsync(demo);
-            if (!string.IsNullOrEmpty(folder) && Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
+        Assert.True(ok.Status == 200, ok.ToString());
+        Assert.Contains("X-Client-Cert-Verify: SUCCESS", ok.Body, StringComparison.OrdinalIgnoreCase);
+        Assert.True(denied.Status == 404, denied.ToString());
+        Assert.Equal("Not Found", denied.Body);
     }
 
     /// <summary>Runs a printed command line (no shell: split on spaces; the demo's paths have none), adding <paramref name="extra"/> options.</summary>
@@ -140,26 +93,5 @@ public sealed partial class CliVerbTests(PublishedGatewayFixture fixture)
         Assert.Equal("curl", words[0]);
         var result = await ProcessRunner.RunAsync("curl", [.. extra, .. words[1..]], TimeSpan.FromSeconds(20));
         return Curl.Parse(result);
-    }
-
-    /// <summary>SIGTERM first (the demo deletes its folder on a graceful exit), then kill.</summary>
-    private static async Task StopAsync(System.Diagnostics.Process process)
-    {
-        if (process.HasExited)
-        {
-            return;
-        }
-
-        await ProcessRunner.RunAsync("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(5));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            ProcessRunner.Kill(process);
-            await process.WaitForExitAsync();
-        }
     }
 }
