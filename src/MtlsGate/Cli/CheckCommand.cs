@@ -1,5 +1,6 @@
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
+using MtlsGate.Text;
 
 namespace MtlsGate.Cli;
 
@@ -37,7 +38,7 @@ public static class CheckCommand
 
         foreach (var host in snapshot.Hosts.Values)
         {
-            var certificate = host.ServerCertificate is null ? "(top-level)" : host.ServerCertificate.Leaf.Subject;
+            var certificate = host.ServerCertificate is null ? "(top-level)" : HeaderEncoding.Encode(host.ServerCertificate.Leaf.Subject);
             var trust = host.TrustStore is null ? "(each policy's own)" : $"{host.TrustStore.Name} (for every request on its connections, whatever the route)";
             Console.Out.WriteLine($"Host {host.Name}: server certificate {certificate}, trust store {trust}, policy for routes without their own {host.Policy?.Name ?? snapshot.DefaultPolicy.Name}; a request for another host on its connections gets 421");
         }
