@@ -213,7 +213,7 @@ public sealed class PolicySection
     public IdentitiesSection? Identities { get; set; }
 
     /// <summary>Certificates matching an entry may only use its <c>Methods</c> (read-only clients).</summary>
-    public List<IdentitiesSection> MethodRestrictions { get; set; } = [];
+    public List<MethodRestrictionSection> MethodRestrictions { get; set; } = [];
 
     /// <summary>Client networks (CIDR) that need no certificate: LAN exemption.</summary>
     public List<string> BypassNetworks { get; set; } = [];
@@ -229,7 +229,7 @@ public sealed class PolicySection
 }
 
 /// <summary>Identity allow-list fields (any-of).</summary>
-public sealed class IdentitiesSection
+public class IdentitiesSection
 {
     public List<string> SubjectCommonNames { get; set; } = [];
     public List<string> Organizations { get; set; } = [];
@@ -245,8 +245,16 @@ public sealed class IdentitiesSection
 
     /// <summary>SHA-256 of the SubjectPublicKeyInfo, base64 or hex: survives renewal with the same key.</summary>
     public List<string> SpkiPins { get; set; } = [];
+}
 
-    /// <summary>Only in <c>MethodRestrictions</c>: the methods allowed.</summary>
+/// <summary>
+/// A <c>MethodRestrictions</c> entry: the identities it covers (fields as in <c>Identities</c>) and the
+/// methods they may use. <c>Methods</c> exists only here, so the strict compile refuses it inside
+/// <c>Identities</c>, where it would otherwise be silently ignored.
+/// </summary>
+public sealed class MethodRestrictionSection : IdentitiesSection
+{
+    /// <summary>The methods allowed (required, e.g. <c>["GET", "HEAD"]</c>).</summary>
     public List<string> Methods { get; set; } = [];
 }
 

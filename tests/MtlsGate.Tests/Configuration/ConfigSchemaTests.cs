@@ -296,4 +296,13 @@ public sealed class ConfigSchemaTests : IDisposable
         Assert.Empty(errors);
         Assert.Equal(expectedEndpoints, snapshot!.GatewayEndpoints.Count);
     }
+
+    [Fact]
+    public void Methods_InsideIdentitiesRatherThanAMethodRestriction_IsRefusedNamingTheKey()
+    {
+        // Methods belongs to MethodRestrictions entries; inside Identities it would restrict nothing.
+        var errors = Refused(With("MtlsGate:Policies:Default:Identities:Methods", new JsonArray("GET")));
+
+        Assert.Contains(errors, e => e.StartsWith("MtlsGate:Policies:Default:Identities:Methods: unknown key", StringComparison.OrdinalIgnoreCase));
+    }
 }
