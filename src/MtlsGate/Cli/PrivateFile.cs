@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using MtlsGate.Tls;
 
 namespace MtlsGate.Cli;
 
@@ -19,40 +19,9 @@ public static class PrivateFile
     /// <summary>0700, for a folder created to hold secrets.</summary>
     public const UnixFileMode OwnerOnlyFolder = OwnerOnly | UnixFileMode.UserExecute;
 
-    /// <summary>Opens a new file for writing, created 0600 at open time; throws <see cref="IOException"/> if it exists.</summary>
-    public static FileStream CreateNew(string path)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = OwnerOnly;
-        }
-
-        return new FileStream(path, options);
-    }
-
-    /// <summary>Atomically replaces <paramref name="path"/> with a new 0600 file holding <paramref name="content"/>.</summary>
-    public static void Write(string path, ReadOnlySpan<byte> content)
-    {
-        var target = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(target)!,
-            $".{Path.GetFileName(target)}.tmp-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
-        try
-        {
-            using (var stream = CreateNew(temporary))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, target, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
-    }
+    /// <summary>Atomically replaces <paramref name="path"/> with a new 0600 file holding <paramref name="content"/>
+    /// (the state directory's writer: random name, O_EXCL 0600, flush, rename).</summary>
+    public static void Write(string path, ReadOnlySpan<byte> content) => PrivateDirectory.WriteAtomic(Path.GetFullPath(path), content);
 
     /// <inheritdoc cref="Write(string, ReadOnlySpan{byte})"/>
     public static void Write(string path, string content) => Write(path, Encoding.UTF8.GetBytes(content));

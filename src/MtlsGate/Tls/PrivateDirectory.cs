@@ -111,6 +111,15 @@ public static class PrivateDirectory
     {
         ArgumentNullException.ThrowIfNull(directory);
         path = Path.Combine(directory, "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + ".tmp");
+        return CreateExclusive(path);
+    }
+
+    /// <summary>
+    /// Opens a new file for writing, created 0600 by open(2) itself (O_EXCL: an existing file or symlink
+    /// at <paramref name="path"/> fails the open with <see cref="IOException"/>, nothing is followed).
+    /// </summary>
+    public static FileStream CreateExclusive(string path)
+    {
         var options = new FileStreamOptions
         {
             Mode = System.IO.FileMode.CreateNew,
@@ -134,23 +143,23 @@ public static class PrivateDirectory
     {
         ArgumentNullException.ThrowIfNull(target);
         var directory = Path.GetDirectoryName(target)!;
-        string temporary;
-        using (var stream = CreateTemporary(directory, out temporary))
+        var stream = CreateTemporary(directory, out var temporary);
+        try
         {
-            try
+            using (stream)
             {
                 stream.Write(content);
                 stream.Flush(flushToDisk: true);
             }
-            catch
-            {
-                stream.Dispose();
-                File.Delete(temporary);
-                throw;
-            }
-        }
 
-        Commit(temporary, target);
+            Commit(temporary, target);
+        }
+        catch
+        {
+            // Nothing half-written stays behind, whether the write or the rename failed.
+            File.Delete(temporary);
+            throw;
+        }
     }
 
     /// <summary>Reads a regular file, refusing a symlink (only we write in the private directory; a link there was planted).</summary>

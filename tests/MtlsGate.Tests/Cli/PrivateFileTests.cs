@@ -14,18 +14,18 @@ public sealed class PrivateFileTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [SkippableFact]
-    public void CreateNew_TheFileIsOwnerOnly_BeforeAnyByteIsWritten()
+    public void CreateExclusive_TheFileIsOwnerOnly_BeforeAnyByteIsWritten()
     {
         Skip.If(OperatingSystem.IsWindows(), "Unix file modes");
         var path = Path.Combine(_folder, "ca.key");
 
-        using (var stream = PrivateFile.CreateNew(path))
+        using (var stream = MtlsGate.Tls.PrivateDirectory.CreateExclusive(path))
         {
             Assert.Equal(0, stream.Length);
             Assert.Equal(OwnerOnly, File.GetUnixFileMode(path));
         }
 
-        Assert.Throws<IOException>(() => PrivateFile.CreateNew(path).Dispose());
+        Assert.Throws<IOException>(() => MtlsGate.Tls.PrivateDirectory.CreateExclusive(path).Dispose());
     }
 
     [SkippableFact]
