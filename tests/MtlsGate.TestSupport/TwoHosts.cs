@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 
@@ -37,5 +39,30 @@ public static class TwoHosts
     {
         File.WriteAllText(Path.Combine(folder, name + ".pem"), MtlsGate.Tls.Pki.CertificatePem(certificate));
         File.WriteAllText(Path.Combine(folder, name + ".key"), MtlsGate.Tls.Pki.KeyPem(certificate));
+    }
+
+    /// <summary>
+    /// A client that resolves every name to 127.0.0.1 and sends the URL's host as SNI (so a.test and
+    /// b.test reach the one gateway as two hosts); with <paramref name="version"/>, exactly that HTTP version.
+    /// </summary>
+    public static HttpClient NamedClient(TestGateway gateway, X509Certificate2? certificate, Version? version = null)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        var port = gateway.GatewayUri.Port;
+        var tls = TestGateway.ClientTls(certificate);
+        tls.TargetHost = null;
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = tls,
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        return version is null
+            ? new HttpClient(handler)
+            : new HttpClient(handler) { DefaultRequestVersion = version, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
     }
 }

@@ -24,28 +24,9 @@ public sealed class HostTrustStoreTests
             more?.Invoke(config);
         });
 
-    /// <summary>A client that resolves every name to 127.0.0.1 and sends the URL's host as SNI.</summary>
-    private static HttpClient NamedClient(TestGateway gateway, X509Certificate2? certificate)
-    {
-        var port = gateway.GatewayUri.Port;
-        var tls = TestGateway.ClientTls(certificate);
-        tls.TargetHost = null;
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = tls,
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        return new HttpClient(handler);
-    }
-
     private static async Task<HttpStatusCode> GetAsync(TestGateway gateway, X509Certificate2 certificate, string host, string path)
     {
-        using var client = NamedClient(gateway, certificate);
+        using var client = TwoHosts.NamedClient(gateway, certificate);
         using var response = await client.GetAsync($"https://{host}:{gateway.GatewayUri.Port}{path}");
         return response.StatusCode;
     }

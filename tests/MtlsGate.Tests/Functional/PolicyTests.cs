@@ -17,25 +17,6 @@ public sealed class PolicyTests
 
     private static Task<TestGateway> StartTwoHostsAsync() => TwoHosts.StartAsync(Directory.CreateTempSubdirectory("mtlsgate-hosts-").FullName);
 
-    /// <summary>A client that resolves every name to 127.0.0.1 and sends the URL's host as SNI.</summary>
-    private static HttpClient NamedClient(TestGateway gateway, X509Certificate2? certificate, Version version)
-    {
-        var port = gateway.GatewayUri.Port;
-        var tls = TestGateway.ClientTls(certificate);
-        tls.TargetHost = null;
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = tls,
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        return new HttpClient(handler) { DefaultRequestVersion = version, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
-    }
-
     [Theory]
     [InlineData("1.1")]
     [InlineData("2.0")]
@@ -43,9 +24,9 @@ public sealed class PolicyTests
     {
         await using var gateway = await StartTwoHostsAsync();
         var port = gateway.GatewayUri.Port;
-        using var aWithOurs = NamedClient(gateway, Pki.Good, Version.Parse(version));
-        using var bWithOurs = NamedClient(gateway, Pki.Good, Version.Parse(version));
-        using var bWithOthers = NamedClient(gateway, Pki.OtherRootLeaf, Version.Parse(version));
+        using var aWithOurs = TwoHosts.NamedClient(gateway, Pki.Good, Version.Parse(version));
+        using var bWithOurs = TwoHosts.NamedClient(gateway, Pki.Good, Version.Parse(version));
+        using var bWithOthers = TwoHosts.NamedClient(gateway, Pki.OtherRootLeaf, Version.Parse(version));
 
         Assert.Equal(HttpStatusCode.OK, (await aWithOurs.GetAsync($"https://a.test:{port}/a")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await bWithOurs.GetAsync($"https://b.test:{port}/b")).StatusCode);
