@@ -20,11 +20,15 @@ public sealed partial class LayeringTests
         ["Logging"] = 2,
         ["Tls"] = 3,
         ["Configuration"] = 4,
-        ["Denials"] = 5,
-        ["Proxy"] = 5,
-        ["Management"] = 5,
-        ["Hosting"] = 6,
-        ["Cli"] = 7,
+        // Devices (inventory, store, block list, enrolment) and Login (sessions, OIDC, Bitwarden
+        // vendor) are siblings: what the deciding middleware and the management page build on.
+        ["Devices"] = 5,
+        ["Login"] = 5,
+        ["Denials"] = 6,
+        ["Proxy"] = 6,
+        ["Management"] = 6,
+        ["Hosting"] = 7,
+        ["Cli"] = 8,
     };
 
     private static readonly Lazy<List<SourceFile>> Sources = new(ReadSources);
