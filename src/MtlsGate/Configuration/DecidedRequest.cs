@@ -24,4 +24,8 @@ public sealed record DecidedRequest(
     ClientIdentity Identity,
     Decision Decision,
     IPAddress? ClientAddress,
-    ConnectionIdentityFeature? Connection);
+    ConnectionIdentityFeature? Connection)
+{
+    /// <summary>The login session the request was admitted with (its certificate was missing or refused), or null.</summary>
+    public LoginSession? Session { get; init; }
+}

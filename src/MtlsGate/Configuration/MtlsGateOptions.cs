@@ -66,6 +66,9 @@ public sealed class MtlsGateOptions
 
     /// <summary>Mutual TLS to the backend, per YARP cluster id (see <see cref="BackendSection"/>). Default none.</summary>
     public Dictionary<string, BackendSection> Backends { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Certificate OR login: an OpenID Connect login and the Bitwarden apps' cookie vendor (see <see cref="LoginSection"/>). Default absent.</summary>
+    public LoginSection Login { get; set; } = new();
 }
 
 /// <summary><c>MtlsGate:Management</c>: the plain-HTTP management listener (health, readiness, metrics).</summary>
@@ -196,7 +199,7 @@ public sealed class PolicySection
     /// <summary>Trust store name. Default <c>Default</c>. On a connection made for a configured host with its own <c>TrustStore</c>, the host's store is used instead.</summary>
     public string? TrustStore { get; set; }
 
-    /// <summary><c>Certificate</c> (default) or <c>None</c> (names only; a number is refused).</summary>
+    /// <summary><c>Certificate</c> (default), <c>CertificateOrLogin</c> (needs <c>MtlsGate:Login</c>) or <c>None</c> (names only; a number is refused).</summary>
     public string? Require { get; set; }
 
     /// <summary><c>Enforce</c> (default) or <c>LogOnly</c>: log "would deny" and forward.</summary>

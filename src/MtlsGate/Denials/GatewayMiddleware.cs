@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Logging;
+using MtlsGate.Login;
 using MtlsGate.Policy;
 using MtlsGate.Text;
 using MtlsGate.Tls;
@@ -37,6 +38,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         var tooOld = connection is not null && !connection.Refresh(snapshot.LiveLimits.MaxConnectionLifetime);
         var (policy, identity) = Resolve(connection, snapshot, route);
         IPAddress? address = null;
+        LoginSession? session = null;
         Decision decision;
         if (tooOld)
         {
@@ -45,7 +47,8 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         else
         {
             address = ClientAddress.Resolve(context, snapshot);
-            decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy, address), policy);
+            session = LoginGate.SessionFor(context, snapshot, policy);   // Login/: certificate OR login
+            decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy, address) with { Session = session }, policy);
         }
 
         var routeId = route?.Config.RouteId ?? NoRoute;
@@ -56,7 +59,11 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         }
 
         var closed = false;
-        if (!decision.Forwards)
+        if (!decision.Forwards && LoginGate.TryPrompt(context, snapshot, policy, decision))
+        {
+            // Login/: a 302 to the login (browser) or the Bitwarden connector page instead of the denial.
+        }
+        else if (!decision.Forwards)
         {
             var response = DenialTable.For(snapshot).For(policy).ResponseFor(decision.Reason);
             closed = response.Action == DenialAction.Close;
@@ -79,7 +86,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         {
             // Decided once: the proxy's transforms read this, never resolving again. (The client's
             // spoofable headers are stripped by the first of them, before any header is set.)
-            context.Features.Set(new DecidedRequest(snapshot, policy, identity, decision, address, connection));
+            context.Features.Set(new DecidedRequest(snapshot, policy, identity, decision, address, connection) { Session = session });
             await next(context).ConfigureAwait(false);
         }
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
 using MtlsGate.Logging;
+using MtlsGate.Login;
 using MtlsGate.Management;
 using MtlsGate.Policy;
 using MtlsGate.Proxy;
@@ -60,6 +61,7 @@ public static class GatewayApp
         builder.Services.AddMtlsGateReload();                                                               // Hosting/
         builder.AddMtlsGateListeners(state);                                                                // Hosting/
         builder.Services.AddMtlsGateProxy(state);                                                           // Proxy/
+        builder.Services.AddMtlsGateLogin(state);                                                           // Login/
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -72,6 +74,7 @@ public static class GatewayApp
 
         app.UseMtlsGateManagement();      // Management/: the management listener's requests branch off here
         app.UseRequestTargetCheck();      // Denials/: 400 for targets a backend could read differently
+        app.UseMtlsGateLogin();           // Login/: /.mtlsgate/login, logout, oidc/callback; the Bitwarden connector and vendor
         app.UseRouting();
         app.UseEncodedSlashRouteCheck();  // Denials/: %2F only on routes that allow it
         app.UseMtlsGateDecision();        // Denials/: decide once; deny here, or carry the decision on

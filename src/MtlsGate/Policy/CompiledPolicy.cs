@@ -6,6 +6,8 @@ public enum Requirement
     Certificate,
     /// <summary>Nothing: a public path.</summary>
     None,
+    /// <summary>A valid certificate (as <see cref="Certificate"/>) or a valid gateway login session (<see cref="RequestFacts.Session"/>).</summary>
+    CertificateOrLogin,
 }
 
 public enum EnforcementMode

@@ -13,7 +13,9 @@ public static class PolicyEvaluator
     /// <summary>
     /// Order: host binding; network deny/allow; country deny/allow/unknown; then either no
     /// requirement, a bypass network (LAN exemption), or the certificate: chain verdict, identity
-    /// allow-list, method restriction. Log-only mode turns any denial into "would deny".
+    /// allow-list, method restriction; with <see cref="Requirement.CertificateOrLogin"/> a login
+    /// session passes where the certificate does not (never past the network, country or host rules).
+    /// Log-only mode turns any denial into "would deny".
     /// </summary>
     public static Decision Evaluate(ClientIdentity identity, RequestFacts request, CompiledPolicy policy)
     {
@@ -73,6 +75,17 @@ public static class PolicyEvaluator
             return DenyReason.None;
         }
 
+        var certificate = CertificateReason(identity, request, policy);
+
+        // Certificate OR login: a valid session stands in for a certificate that is missing or refused.
+        return certificate != DenyReason.None && policy.Require == Requirement.CertificateOrLogin && request.Session is not null
+            ? DenyReason.None
+            : certificate;
+    }
+
+    /// <summary>The certificate's part: chain verdict, identity allow-list, method restriction.</summary>
+    private static DenyReason CertificateReason(ClientIdentity identity, RequestFacts request, CompiledPolicy policy)
+    {
         if (identity.ChainVerdict != DenyReason.None)
         {
             return identity.ChainVerdict;

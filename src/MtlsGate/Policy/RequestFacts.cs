@@ -10,4 +10,7 @@ namespace MtlsGate.Policy;
 public readonly record struct RequestFacts(string Method, IPAddress? ClientAddress, string? Country, bool HostMatchesConnection = true)
 {
     public static RequestFacts For(string method) => new(method, null, null);
+
+    /// <summary>The request's validated, allow-listed gateway login session, or null: counts only for <see cref="Requirement.CertificateOrLogin"/>.</summary>
+    public LoginSession? Session { get; init; }
 }

@@ -38,6 +38,11 @@ public static class ProxySetup
                 builder.RequestTransforms.Add(RealIpTransform.Instance);
                 builder.RequestTransforms.Add(IdentityHeadersTransform.Instance);
                 builder.RequestTransforms.Add(new DaysLeftTransform(builder.Services.GetRequiredService<TimeProvider>()));
+                // Login/: the session cookie stays at the gateway; a session's user for the backend; the Bitwarden bootstrap.
+                builder.RequestTransforms.Add(SessionCookieTransform.Instance);
+                builder.RequestTransforms.Add(SessionHeadersTransform.Instance);
+                builder.RequestTransforms.Add(ConfigBootstrapRequestTransform.Instance);
+                builder.ResponseTransforms.Add(ConfigBootstrapResponseTransform.Instance);
                 EncodedSlashPathTransform.AddTo(builder);
             });
         // Mutual TLS to backends (MtlsGate:Backends): YARP's client factory, per cluster from the snapshot.

@@ -63,6 +63,9 @@ public sealed class ConnectionIdentityFeature
     /// <summary>Per-connection cache slot for the forwarded identity headers (computed on first use).</summary>
     internal object? HeaderCache { get; set; }
 
+    /// <summary>Per-connection cache slot for the login session cookie last validated on this connection (Login/: one unprotect per cookie value).</summary>
+    internal object? LoginCache { get; set; }
+
     /// <summary>
     /// SslStream's remote-certificate callback. The chain it hands us was built with
     /// <see cref="TrustStore.ChainPolicy"/> (custom roots, no downloads), so this is the one chain
