@@ -84,6 +84,18 @@ public sealed class Destination : IAsyncDisposable
                 return;
             }
 
+            if (request.Path == "/api/config")
+            {
+                // Vaultwarden's GET /api/config as far as the Bitwarden bootstrap cares (dani-garcia/vaultwarden
+                // src/api/core/mod.rs: "communication": null; environment.vault is its DOMAIN).
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(
+                    "{\"version\":\"2025.12.0\",\"gitHash\":\"vaultwarden\",\"server\":{\"name\":\"Vaultwarden\",\"url\":\"https://github.com/dani-garcia/vaultwarden\"}," +
+                    $"\"environment\":{{\"vault\":\"https://{request.Host.Value}\",\"api\":\"https://{request.Host.Value}/api\",\"identity\":\"https://{request.Host.Value}/identity\",\"notifications\":\"https://{request.Host.Value}/notifications\",\"sso\":\"\"}}," +
+                    "\"featureStates\":{\"duo-redirect\":true},\"communication\":null,\"object\":\"config\"}");
+                return;
+            }
+
             if (request.Path == "/upload")
             {
                 var buffer = new byte[81920];

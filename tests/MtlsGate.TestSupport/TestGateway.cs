@@ -42,6 +42,9 @@ public sealed class TestGateway : IAsyncDisposable
 
     public GatewayState State { get; }
 
+    /// <summary>The gateway's services (e.g. Login's session service, to mint a session a test needs).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>The configuration as written to <c>gateway.json</c>; see <see cref="RewriteConfigAsync"/>.</summary>
     public JsonObject Config { get; }
 

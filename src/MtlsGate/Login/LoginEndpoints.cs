@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -68,7 +69,8 @@ public sealed class LoginEndpoints(RequestDelegate next, GatewayState state, Log
         {
             // The handler fetches the provider's metadata (cached by its ConfigurationManager; each fetch
             // bounded by OidcSettings.BackchannelTimeout) and answers 302 to the provider.
-            await context.ChallengeAsync(LoginSetup.Scheme, new AuthenticationProperties { RedirectUri = returnUrl }).ConfigureAwait(false);
+            var handler = await HandlerAsync(context).ConfigureAwait(false);
+            await handler.ChallengeAsync(new AuthenticationProperties { RedirectUri = returnUrl }).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException or IOException)
         {
@@ -91,11 +93,9 @@ public sealed class LoginEndpoints(RequestDelegate next, GatewayState state, Log
     /// <summary>The OpenID Connect handler's own callback processing (what ASP.NET's AuthenticationMiddleware does for a remote scheme).</summary>
     private async Task CallbackAsync(HttpContext context)
     {
-        var handlers = context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
         try
         {
-            if (await handlers.GetHandlerAsync(context, LoginSetup.Scheme).ConfigureAwait(false) is IAuthenticationRequestHandler handler
-                && await handler.HandleRequestAsync().ConfigureAwait(false))
+            if (state.Current.Login?.Oidc is not null && await (await HandlerAsync(context).ConfigureAwait(false)).HandleRequestAsync().ConfigureAwait(false))
             {
                 return;
             }
@@ -172,6 +172,14 @@ public sealed class LoginEndpoints(RequestDelegate next, GatewayState state, Log
 
         Log.VendorAnswered(_logger, token.IdHex, cookies.Count);
         LoginPages.Redirect(context, uri);
+    }
+
+    /// <summary>The OpenID Connect handler for this request (what AuthenticationHandlerProvider would create), options from the snapshot in force.</summary>
+    private static async Task<OpenIdConnectHandler> HandlerAsync(HttpContext context)
+    {
+        var handler = ActivatorUtilities.CreateInstance<OpenIdConnectHandler>(context.RequestServices);
+        await handler.InitializeAsync(new AuthenticationScheme(LoginSetup.Scheme, null, typeof(OpenIdConnectHandler)), context).ConfigureAwait(false);
+        return handler;
     }
 
     /// <summary>SsoCookieVendorController <c>_maxUriLength</c>.</summary>

@@ -23,6 +23,7 @@ public sealed class LoginSessions
     private readonly ConcurrentDictionary<string, IDataProtector> _protectors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RevokedSessions> _revoked = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private long _unprotects;
     private readonly ILogger _logger;
 
     public LoginSessions(GatewayState state, TimeProvider time, ILoggerFactory loggers)
@@ -35,6 +36,9 @@ public sealed class LoginSessions
         // A reload that moves the state directory: the new files are read on the reload thread, not by a request.
         state.Swapped += Prepare;
     }
+
+    /// <summary>How many cookie values were unprotected (the per-connection cache's effect, for tests and diagnostics).</summary>
+    public long Unprotects => Interlocked.Read(ref _unprotects);
 
     /// <summary>The data-protection provider of <paramref name="settings"/>' key ring (also protects the OpenID Connect state).</summary>
     public IDataProtectionProvider ProviderFor(LoginSettings settings)
@@ -110,6 +114,7 @@ public sealed class LoginSessions
         }
         else
         {
+            Interlocked.Increment(ref _unprotects);
             token = SessionToken.Unprotect(Protector(settings), value, out var problem);
             if (problem is not null)
             {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -26,7 +27,14 @@ public static class LoginSetup
     {
         ArgumentNullException.ThrowIfNull(state);
         services.AddSingleton<LoginSessions>();
-        services.AddAuthentication().AddOpenIdConnect(Scheme, _ => { });
+        // The OpenID Connect handler without AddAuthentication: registering an authentication scheme makes
+        // WebApplication add UseAuthentication to every pipeline (Microsoft.AspNetCore WebApplicationBuilder
+        // ConfigureApplication), which would create the handler for every proxied request. The gateway runs
+        // it only on its own paths (LoginEndpoints.HandlerAsync); OpenIdConnectPostConfigureOptions fills in
+        // the back-channel client, ConfigurationManager (metadata cache) and state protection, as AddOpenIdConnect would.
+        services.AddOptions();
+        services.AddWebEncoders();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenIdConnectOptions>, OpenIdConnectPostConfigureOptions>());
         services.AddSingleton<IConfigureOptions<OpenIdConnectOptions>>(sp => new OidcOptionsSetup(state, sp.GetRequiredService<LoginSessions>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IOptionsChangeTokenSource<OpenIdConnectOptions>>(new SnapshotChangeTokenSource(state));
         return services;
@@ -91,6 +99,7 @@ public static class LoginSetup
             options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.Always;
             options.NonceCookie.SecurePolicy = CookieSecurePolicy.Always;
             options.DataProtectionProvider = sessions.ProviderFor(login);
+            options.TimeProvider = TimeProvider.System;
             options.Events = new OpenIdConnectEvents
             {
                 OnTicketReceived = TicketReceivedAsync,
