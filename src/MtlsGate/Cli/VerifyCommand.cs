@@ -116,7 +116,7 @@ public static class VerifyCommand
             client       {clientLine}, method {facts.Method}{networkNote}
             checks       networks, countries, certificate chain, identity allow-list, method restriction: the first failing one decides
             chain        {(verdict == DenyReason.None ? "valid" : verdict + ": " + Explain(verdict))}
-            decision     {decision.Outcome}{(decision.Reason == DenyReason.None ? "" : $" ({decision.Reason}): {Explain(decision.Reason)}")}
+            decision     {decision.Outcome}{(decision.Reason == DenyReason.None ? "" : $" ({decision.Reason}): {Explain(decision.Reason)}")}{LoginCheck.Note(policy)}
             """);
         return decision.Outcome == Outcome.Allow ? CommandLine.Ok : CommandLine.Denied;
     }

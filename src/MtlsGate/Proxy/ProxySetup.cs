@@ -17,8 +17,9 @@ public static class ProxySetup
     {
         ArgumentNullException.ThrowIfNull(state);
         var preserveHost = state.Current.Forwarding.PreserveHost;
-        // Nothing the gateway does needs persisted data-protection keys (and the root filesystem may
-        // be read-only): registered before AddReverseProxy, so data protection's own is not added.
+        // Nothing YARP does needs persisted data-protection keys (and the root filesystem may be
+        // read-only): registered before AddReverseProxy, so data protection's own is not added. Login's
+        // sessions use their own key ring in the state directory (Login/LoginSessions.cs).
         services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         // Routes and clusters come from the compiled snapshot (never from YARP's own reader of the
         // ReverseProxy section) and change only when a whole configuration is swapped in.
