@@ -25,6 +25,17 @@ public sealed class SessionCookieTransform : RequestTransform
             return ValueTask.CompletedTask;
         }
 
+        if (!context.HeadersCopied)
+        {
+            // A route that turned header copying off: YARP copies the client's headers after the
+            // transforms (dotnet/yarp HttpTransformer), so the session cookie goes from those too.
+            var cookie = context.HttpContext.Request.Headers.Cookie;
+            if (cookie.Count != 0)
+            {
+                context.HttpContext.Request.Headers.Cookie = cookie.Select(v => SessionCookies.Strip(v ?? "", login.CookieName)).OfType<string>().ToArray();
+            }
+        }
+
         var headers = context.ProxyRequest.Headers;
         if (!headers.NonValidated.TryGetValues("Cookie", out var values))
         {

@@ -89,6 +89,20 @@ public sealed class BitwardenFlowTests
     }
 
     [Fact]
+    public async Task The_session_cookie_is_stripped_also_on_a_route_that_turned_header_copying_off()
+    {
+        await using var gateway = await LoginGateway.StartAsync(configure: config =>
+            config["ReverseProxy"]!["Routes"]!["vw"]!["Transforms"] = new JsonArray(new JsonObject { ["RequestHeadersCopy"] = "false" }, new JsonObject { ["RequestHeader"] = "Cookie", ["Append"] = "added=1" }));
+        var cookies = await AcquireWithBrowserCertificateAsync(gateway);
+        using var app = LoginGateway.App(gateway);
+
+        using var request = LoginGateway.WithCookies(HttpMethod.Get, "/api/sync", cookies.Append(new("other", "kept")));
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(request)).StatusCode);
+
+        Assert.DoesNotContain(LoginGateway.CookieName, gateway.Backend.Requests.Last().Header("Cookie") ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_phone_whose_certificate_expired_gets_302_not_404_and_recovers_by_login()
     {
         await using var gateway = await LoginGateway.StartAsync();
