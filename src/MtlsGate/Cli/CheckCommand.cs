@@ -47,19 +47,19 @@ public static class CheckCommand
         LoginCheck.Print(snapshot, Console.Out);
         Console.Out.WriteLine();
         Console.Out.WriteLine("Effective policy and trust store per route (connections without a configured host; then each host where it differs):");
-        Console.Out.WriteLine($"{"ROUTE",-20} {"PATH",-30} {"POLICY",-12} {"REQUIRE",-12} {"MODE",-8} {"TRUST",-10} DENY");
+        Console.Out.WriteLine($"{"ROUTE",-20} {"PATH",-30} {"POLICY",-12} {"REQUIRE",-18} {"MODE",-8} {"TRUST",-10} DENY");
         foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())
         {
             var named = route[$"Metadata:{ConfigCompiler.PolicyMetadataKey}"];
             var (policy, store) = PolicyResolution.For(snapshot, null, named);
-            Console.Out.WriteLine($"{route.Key,-20} {route["Match:Path"] ?? "(any)",-30} {policy.Name + (named is null ? "*" : ""),-12} {policy.Require,-12} {policy.Mode,-8} {store?.Name ?? "-",-10} {Describe(denials.For(policy).Deny)}");
+            Console.Out.WriteLine($"{route.Key,-20} {route["Match:Path"] ?? "(any)",-30} {policy.Name + (named is null ? "*" : ""),-12} {policy.Require,-18} {policy.Mode,-8} {store?.Name ?? "-",-10} {Describe(denials.For(policy).Deny)}");
             var matchHosts = RouteCompiler.MatchHosts(route.GetSection("Match:Hosts"));
             foreach (var host in snapshot.Hosts.Values.Where(h => RouteCompiler.CanServe(matchHosts, h.Name)))
             {
                 var (hostPolicy, hostStore) = PolicyResolution.For(snapshot, host.Name, named);
                 if (!ReferenceEquals(hostPolicy, policy) || !ReferenceEquals(hostStore, store))
                 {
-                    Console.Out.WriteLine($"{"  on " + host.Name,-20} {"",-30} {hostPolicy.Name,-12} {hostPolicy.Require,-12} {hostPolicy.Mode,-8} {hostStore?.Name ?? "-",-10} {Describe(denials.For(hostPolicy).Deny)}");
+                    Console.Out.WriteLine($"{"  on " + host.Name,-20} {"",-30} {hostPolicy.Name,-12} {hostPolicy.Require,-18} {hostPolicy.Mode,-8} {hostStore?.Name ?? "-",-10} {Describe(denials.For(hostPolicy).Deny)}");
                 }
             }
         }

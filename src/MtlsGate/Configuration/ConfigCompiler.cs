@@ -59,7 +59,7 @@ public static class ConfigCompiler
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
         var liveLimits = LiveLimitsCompiler.Compile(options.Limits, sink);
-        var login = LoginCompiler.Compile(section.GetSection("Login"), options.Login, policies, baseDirectory, stateDirectory, errors);
+        var login = LoginCompiler.Compile(section.GetSection("Login"), options.Login, policies, baseDirectory, stateDirectory, errors, readSecrets: server);
 
         policies.TryGetValue(GatewaySnapshot.DefaultName, out var defaultPolicy);
         trustStores.TryGetValue(defaultPolicy?.TrustStore ?? GatewaySnapshot.DefaultName, out var connectionStore);

@@ -19,7 +19,7 @@ public static class LoginCompiler
     /// <summary>Logged-out session ids, until they would have expired.</summary>
     public const string RevokedFileName = "login-revoked.json";
 
-    public static LoginSettings? Compile(IConfigurationSection raw, LoginSection options, IReadOnlyDictionary<string, CompiledPolicy> policies, string baseDirectory, string stateDirectory, ConfigErrors errors)
+    public static LoginSettings? Compile(IConfigurationSection raw, LoginSection options, IReadOnlyDictionary<string, CompiledPolicy> policies, string baseDirectory, string stateDirectory, ConfigErrors errors, bool readSecrets = true)
     {
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(options);
@@ -37,7 +37,7 @@ public static class LoginCompiler
         }
 
         var before = errors.Count;
-        var oidc = Oidc(raw.GetSection("Oidc"), options.Oidc, baseDirectory, errors);
+        var oidc = Oidc(raw.GetSection("Oidc"), options.Oidc, baseDirectory, errors, readSecrets);
         if (options.SessionLifetime <= TimeSpan.Zero || options.SessionLifetime > TimeSpan.FromDays(400))
         {
             errors.Add($"{Key}:SessionLifetime", $"'{options.SessionLifetime}' must be more than zero and at most 400 days (browsers cap cookies there).");
@@ -76,7 +76,7 @@ public static class LoginCompiler
             Path.Combine(stateDirectory, KeysFolder), Path.Combine(stateDirectory, RevokedFileName));
     }
 
-    private static OidcSettings? Oidc(IConfigurationSection raw, OidcSection section, string baseDirectory, ConfigErrors errors)
+    private static OidcSettings? Oidc(IConfigurationSection raw, OidcSection section, string baseDirectory, ConfigErrors errors, bool readSecret)
     {
         const string key = Key + ":Oidc";
         if (!raw.Exists())
@@ -111,8 +111,9 @@ public static class LoginCompiler
         {
             errors.Add($"{key}:ClientSecretFile", "give ClientSecret or ClientSecretFile, not both.");
         }
-        else if (section.ClientSecretFile is not null)
+        else if (section.ClientSecretFile is not null && readSecret)
         {
+            // Only the server reads it: `verify` needs trust material and policies, not the secret.
             var path = ConfigCompiler.ResolvePath(baseDirectory, section.ClientSecretFile);
             try
             {

@@ -10,7 +10,7 @@ public sealed class LoginCliTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    private string WriteConfig()
+    private string WriteConfig(bool keepSecretFile = false)
     {
         var config = LoginGateway.ReadmePreset();
         var base_ = ConfigFiles.Minimal()["MtlsGate"]!.AsObject();
@@ -21,7 +21,11 @@ public sealed class LoginCliTests : IDisposable
         }
 
         gate["StateDirectory"] = "state";
-        gate["Login"]!["Oidc"]!.AsObject().Remove("ClientSecretFile");
+        if (!keepSecretFile)
+        {
+            gate["Login"]!["Oidc"]!.AsObject().Remove("ClientSecretFile");
+        }
+
         var file = Path.Combine(_files.Folder, "gateway.json");
         File.WriteAllText(file, config.ToJsonString());
         return file;
@@ -42,12 +46,12 @@ public sealed class LoginCliTests : IDisposable
     }
 
     [Fact]
-    public async Task Verify_says_that_a_login_session_also_passes_a_CertificateOrLogin_policy()
+    public async Task Verify_says_that_a_login_session_also_passes_a_CertificateOrLogin_policy_and_needs_no_client_secret()
     {
         var cert = Path.Combine(_files.Folder, "expired.pem");
         File.WriteAllText(cert, MtlsGate.Tls.Pki.CertificatePem(TestPki.Instance.Expired));
 
-        var (exitCode, output, _) = await ProcessRunner.GateAsync("verify", cert, "--config", WriteConfig());
+        var (exitCode, output, _) = await ProcessRunner.GateAsync("verify", cert, "--config", WriteConfig(keepSecretFile: true));
 
         Assert.Equal(1, exitCode);
         Assert.Contains("require CertificateOrLogin", output, StringComparison.Ordinal);
