@@ -66,6 +66,9 @@ public sealed class MtlsGateOptions
 
     /// <summary>Mutual TLS to the backend, per YARP cluster id (see <see cref="BackendSection"/>). Default none.</summary>
     public Dictionary<string, BackendSection> Backends { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Enrolling devices by one-time link (see <see cref="EnrollmentSection"/>). Default off.</summary>
+    public EnrollmentSection Enrollment { get; set; } = new();
 }
 
 /// <summary><c>MtlsGate:Management</c>: the plain-HTTP management listener (health, readiness, metrics).</summary>
@@ -79,6 +82,15 @@ public sealed class ManagementSection
     /// name makes that attack possible again for it, so list only names resolved by your own DNS.
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Who may use <c>/admin</c> when the management listener serves TLS (<c>Listen:Management</c> is an
+    /// <c>https://</c> URL): an identity allow-list as in policies (any-of), checked against the
+    /// <c>Default</c> trust store in the TLS handshake. Default none: an <c>https://</c> management
+    /// listener without admins is refused at start-up, and a plain-HTTP listener bound to a non-loopback
+    /// address never serves <c>/admin</c> (404).
+    /// </summary>
+    public IdentitiesSection? Admins { get; set; }
 }
 
 /// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>
@@ -105,7 +117,11 @@ public sealed class ListenSection
     [ConfigOneOrMany]
     public string? Gateway { get; set; }
 
-    /// <summary>Plain-HTTP management listener. Default <c>http://127.0.0.1:8081</c> (loopback only: it has no authentication).</summary>
+    /// <summary>
+    /// Management listener. Default <c>http://127.0.0.1:8081</c> (loopback only: it has no authentication).
+    /// An <c>https://</c> URL serves it over TLS (the gateway's server certificate) and requires a client
+    /// certificate listed in <c>Management:Admins</c> for every request.
+    /// </summary>
     public string Management { get; set; } = DefaultManagement;
 
     /// <summary>Binding the management listener to a non-loopback address must be asked for explicitly. Default false.</summary>
