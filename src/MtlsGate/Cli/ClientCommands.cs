@@ -76,17 +76,9 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        using var ca = folder.LoadCa();
-        using var leaf = Pki.Issue(ca, $"CN={name}, O=MtlsGate devices", new IssueOptions
-        {
-            NotAfter = DateTimeOffset.UtcNow.AddDays(days),
-            Rsa = ca.GetRSAPrivateKey() is not null,
-        });
-
-        // Key + full chain, leaf first (then the CA). The default is PBES2/AES-256/SHA-256; --compatible
-        // writes the 3DES/SHA-1 form that older Android and iOS importers need.
-        using var caCertificate = X509CertificateLoader.LoadCertificate(ca.RawData);
-        X509Certificate2[] chain = [caCertificate];
+        var (leaf, chain, issued) = IssueRecorded(folder, name, days);
+        using var leafToDispose = leaf;
+        using var caToDispose = chain[0];
         PrivateFile.CreateFolder(Path.GetDirectoryName(output)!);
         PrivateFile.Write(output, Pki.ExportPkcs12(leaf, chain, password, compatible));
         if (pem)
@@ -94,12 +86,6 @@ public static class ClientCommands
             File.WriteAllText(pemFile, Pki.CertificatePem(leaf) + string.Concat(chain.Select(Pki.CertificatePem)));
             PrivateFile.Write(keyFile, Pki.KeyPem(leaf));
         }
-
-        var record = folder.LoadRecord();
-        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), Fingerprint.Sha256(leaf),
-            new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
-        record.Certificates.Add(issued);
-        folder.SaveRecord(folder.WriteCrl(ca, record));
 
         Console.Out.WriteLine($"""
             Issued '{name}': serial {issued.Serial}, expires {issued.NotAfter:yyyy-MM-dd} ({days} days)
@@ -115,6 +101,29 @@ public static class ClientCommands
               Desktop browsers: Firefox Settings > Certificates > Your Certificates > Import; Chrome/Edge use the OS store (Windows: double-click; macOS: Keychain Access > Import).
             """);
         return CommandLine.Ok;
+    }
+
+    /// <summary>
+    /// Issues a client certificate (clientAuth, <c>CN=NAME, O=MtlsGate devices</c>) from the folder's CA
+    /// and records it in <c>issued.json</c> (the CRL re-signed with the next number). The chain is the CA
+    /// certificate (public part); for a PKCS#12 the leaf goes first, then the chain (<see cref="Pki.ExportPkcs12"/>):
+    /// the default is PBES2/AES-256/SHA-256, <c>compatible</c> the 3DES/SHA-1 form older Android and iOS importers need.
+    /// </summary>
+    internal static (X509Certificate2 Leaf, X509Certificate2[] Chain, IssuedCertificate Issued) IssueRecorded(CaFolder folder, string name, int days)
+    {
+        using var ca = folder.LoadCa();
+        var leaf = Pki.Issue(ca, $"CN={name}, O=MtlsGate devices", new IssueOptions
+        {
+            NotAfter = DateTimeOffset.UtcNow.AddDays(days),
+            Rsa = ca.GetRSAPrivateKey() is not null,
+        });
+        X509Certificate2[] chain = [X509CertificateLoader.LoadCertificate(ca.RawData)];
+        var record = folder.LoadRecord();
+        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), Fingerprint.Sha256(leaf),
+            new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
+        record.Certificates.Add(issued);
+        folder.SaveRecord(folder.WriteCrl(ca, record));
+        return (leaf, chain, issued);
     }
 
     private static int Revoke(CaFolder folder, string? target)

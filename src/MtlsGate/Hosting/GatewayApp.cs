@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
+using MtlsGate.Devices;
 using MtlsGate.Logging;
 using MtlsGate.Management;
 using MtlsGate.Policy;
@@ -60,6 +61,7 @@ public static class GatewayApp
         builder.Services.AddMtlsGateReload();                                                               // Hosting/
         builder.AddMtlsGateListeners(state);                                                                // Hosting/
         builder.Services.AddMtlsGateProxy(state);                                                           // Proxy/
+        builder.Services.AddMtlsGateEnrollment();                                                           // Devices/: one-time enrolment links
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -72,6 +74,7 @@ public static class GatewayApp
 
         app.UseMtlsGateManagement();      // Management/: the management listener's requests branch off here
         app.UseRequestTargetCheck();      // Denials/: 400 for targets a backend could read differently
+        app.UseMtlsGateEnrollment();      // Devices/: /.mtlsgate/enroll/{token}, the one path without a certificate; never the backend
         app.UseRouting();
         app.UseEncodedSlashRouteCheck();  // Denials/: %2F only on routes that allow it
         app.UseMtlsGateDecision();        // Denials/: decide once; deny here, or carry the decision on

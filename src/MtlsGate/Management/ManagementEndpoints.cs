@@ -13,8 +13,9 @@ using Yarp.ReverseProxy;
 namespace MtlsGate.Management;
 
 /// <summary>
-/// The plain-HTTP management listener: <c>/healthz</c> (liveness), <c>/readyz</c> (readiness with
-/// reasons), <c>/metrics</c> (Prometheus text). Never proxied, no certificate, its own tiny router.
+/// The management listener: <c>/healthz</c> (liveness), <c>/readyz</c> (readiness with reasons),
+/// <c>/metrics</c> (Prometheus text), and the admin page under <c>/admin</c> (<see cref="AdminEndpoints"/>).
+/// Never proxied; plain HTTP on loopback, or TLS with an admin certificate (<see cref="AdminTls"/>).
 /// </summary>
 public static class ManagementEndpoints
 {
@@ -32,6 +33,7 @@ public static class ManagementEndpoints
         services.AddSingleton<ExpiryMonitor>();
         GatewayMetrics.ConfigurePrometheus();
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<AdminCsrf>();
         return services;
     }
 
@@ -60,6 +62,12 @@ public static class ManagementEndpoints
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("MtlsGate.Management");
             Log.ManagementHostRefused(logger, context.Request.Host.Value ?? "", StatusCodes.Status400BadRequest);
             await WriteAsync(context, StatusCodes.Status400BadRequest, "", []).ConfigureAwait(false);
+            return;
+        }
+
+        if (AdminEndpoints.IsAdminPath(context.Request.Path.Value))
+        {
+            await AdminEndpoints.HandleAsync(context, static c => WriteAsync(c, StatusCodes.Status404NotFound, "text/plain", NotFound)).ConfigureAwait(false);
             return;
         }
 
