@@ -59,6 +59,8 @@ public static class ConfigCompiler
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
         var liveLimits = LiveLimitsCompiler.Compile(options.Limits, sink);
+        var store = StoreCompiler.Compile(options.Store, stateDirectory, errors);
+        var enrollment = EnrollmentCompiler.Compile(options.Enrollment, baseDirectory, errors);
 
         policies.TryGetValue(GatewaySnapshot.DefaultName, out var defaultPolicy);
         trustStores.TryGetValue(defaultPolicy?.TrustStore ?? GatewaySnapshot.DefaultName, out var connectionStore);
@@ -99,6 +101,8 @@ public static class ConfigCompiler
             Proxy = proxy,
             Denials = denials.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             Backends = backends,
+            Store = store,
+            Enrollment = enrollment,
         };
         return (snapshot, errors.All);
     }

@@ -182,4 +182,10 @@ public sealed record GatewaySnapshot(
 
     /// <summary>The name logged for a route whose policy does not exist.</summary>
     public const string UnknownPolicyName = "(unknown policy)";
+
+    /// <summary><c>MtlsGate:Store</c>: the device inventory's database (read at start-up) and its intervals.</summary>
+    public StoreSettings Store { get; init; } = new(StoreKind.Sqlite, "", "", TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), StoreSection.DefaultMaxPendingDevices);
+
+    /// <summary><c>MtlsGate:Enrollment</c>: the CA folder the gateway may sign with, or none.</summary>
+    public EnrollmentSettings Enrollment { get; init; } = EnrollmentSettings.None;
 }

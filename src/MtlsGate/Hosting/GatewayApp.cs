@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
+using MtlsGate.Devices;
 using MtlsGate.Logging;
 using MtlsGate.Management;
 using MtlsGate.Policy;
@@ -56,6 +57,7 @@ public static class GatewayApp
         builder.AddMtlsGateLogging(configuration);                                                         // Logging/
         builder.Services.AddSingleton(TimeProvider.System);                                                 // the one clock (tests replace it)
         builder.Services.AddMtlsGateState(state, configuration, new GatewayInputs(baseDirectory, files));   // Configuration/
+        builder.Services.AddMtlsGateDevices(state);                                                         // Devices/
         builder.Services.AddMtlsGateManagement();                                                           // Management/
         builder.Services.AddMtlsGateReload();                                                               // Hosting/
         builder.AddMtlsGateListeners(state);                                                                // Hosting/
