@@ -76,9 +76,13 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var (leaf, chain, issued) = IssueRecorded(folder, name, days);
-        using var leafToDispose = leaf;
-        using var caToDispose = chain[0];
+        var (leaf, issued) = folder.IssueClient(name, days, DateTimeOffset.UtcNow);
+        using var owned = leaf;
+
+        // Key + full chain, leaf first (then the CA). The default is PBES2/AES-256/SHA-256; --compatible
+        // writes the 3DES/SHA-1 form that older Android and iOS importers need.
+        using var caCertificate = X509CertificateLoader.LoadCertificateFromFile(folder.PathOf(CaFolder.CaFile));
+        X509Certificate2[] chain = [caCertificate];
         PrivateFile.CreateFolder(Path.GetDirectoryName(output)!);
         PrivateFile.Write(output, Pki.ExportPkcs12(leaf, chain, password, compatible));
         if (pem)
@@ -103,29 +107,6 @@ public static class ClientCommands
         return CommandLine.Ok;
     }
 
-    /// <summary>
-    /// Issues a client certificate (clientAuth, <c>CN=NAME, O=MtlsGate devices</c>) from the folder's CA
-    /// and records it in <c>issued.json</c> (the CRL re-signed with the next number). The chain is the CA
-    /// certificate (public part); for a PKCS#12 the leaf goes first, then the chain (<see cref="Pki.ExportPkcs12"/>):
-    /// the default is PBES2/AES-256/SHA-256, <c>compatible</c> the 3DES/SHA-1 form older Android and iOS importers need.
-    /// </summary>
-    internal static (X509Certificate2 Leaf, X509Certificate2[] Chain, IssuedCertificate Issued) IssueRecorded(CaFolder folder, string name, int days)
-    {
-        using var ca = folder.LoadCa();
-        var leaf = Pki.Issue(ca, $"CN={name}, O=MtlsGate devices", new IssueOptions
-        {
-            NotAfter = DateTimeOffset.UtcNow.AddDays(days),
-            Rsa = ca.GetRSAPrivateKey() is not null,
-        });
-        X509Certificate2[] chain = [X509CertificateLoader.LoadCertificate(ca.RawData)];
-        var record = folder.LoadRecord();
-        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), Fingerprint.Sha256(leaf),
-            new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
-        record.Certificates.Add(issued);
-        folder.SaveRecord(folder.WriteCrl(ca, record));
-        return (leaf, chain, issued);
-    }
-
     private static int Revoke(CaFolder folder, string? target)
     {
         if (target is null)
@@ -134,21 +115,13 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var record = folder.LoadRecord();
-        var serial = TryNormalize(target);
-        var matches = record.Certificates
-            .Where(c => c.RevokedAt is null && (string.Equals(c.Name, target, StringComparison.Ordinal) || (serial is not null && c.Serial == serial)))
-            .ToList();
+        var matches = folder.Revoke(target, DateTimeOffset.UtcNow);
         if (matches.Count == 0)
         {
             Console.Error.WriteLine($"client revoke: no unrevoked certificate named or numbered '{target}' in {folder.PathOf(CaFolder.IssuedFile)}.");
             return CommandLine.Denied;
         }
 
-        var now = DateTimeOffset.UtcNow;
-        var certificates = record.Certificates.Select(c => matches.Contains(c) ? c with { RevokedAt = now } : c).ToList();
-        using var ca = folder.LoadCa();
-        folder.SaveRecord(folder.WriteCrl(ca, record with { Certificates = certificates }));
         foreach (var revoked in matches)
         {
             Console.Out.WriteLine($"Revoked '{revoked.Name}' serial {revoked.Serial}. {folder.PathOf(CaFolder.CrlFile)} re-signed; a running gateway refuses it within seconds.");
@@ -170,18 +143,6 @@ public static class ClientCommands
         }
 
         return CommandLine.Ok;
-    }
-
-    private static string? TryNormalize(string text)
-    {
-        try
-        {
-            return SerialNumber.Normalize(text);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
     }
 
     private static string GeneratePassword()

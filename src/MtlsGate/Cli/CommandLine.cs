@@ -96,12 +96,7 @@ public static class CommandLine
 
     /// <summary>The gateway as <c>mtlsgate [--config FILE] [--Section:Key=value ...]</c> builds it.</summary>
     public static GatewayBuild Build(string[] args, bool includeAppSettings = true, Action<IServiceCollection>? services = null) =>
-        GatewayApp.Build(OptionValue(args, "--config"), args, includeAppSettings, collection =>
-        {
-            // Enrolment issues from the CA folder with the CLI's own code (Cli is the only floor that knows it).
-            collection.AddSingleton<Devices.IDeviceCertificateIssuer, CaFolderIssuer>();
-            services?.Invoke(collection);
-        });
+        GatewayApp.Build(OptionValue(args, "--config"), args, includeAppSettings, services);
 
     /// <summary>The layered configuration (<see cref="ConfigLayers"/>) with the <c>--config</c> file of <paramref name="args"/>.</summary>
     public static IConfigurationRoot LoadConfiguration(string[] args, out string baseDirectory, out string? error, bool includeAppSettings = true) =>

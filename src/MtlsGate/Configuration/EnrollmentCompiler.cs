@@ -1,66 +1,59 @@
+using MtlsGate.Tls;
+
 namespace MtlsGate.Configuration;
 
-/// <summary><c>MtlsGate:Enrollment</c>: enrolling devices by one-time link (admin page "add device", <c>client enroll</c>).</summary>
-public sealed class EnrollmentSection
+/// <summary><c>MtlsGate:Enrollment</c>, compiled: the CA folder the gateway may sign with, or none.</summary>
+/// <param name="CaFolder">The folder (resolved), with <c>ca.pem</c> and <c>ca.key</c>; null: no CA key (revoke marks the store only, enrolment off).</param>
+public sealed record EnrollmentSettings(string? CaFolder)
 {
-    /// <summary>
-    /// The folder <c>mtlsgate init</c> made (<c>ca.pem</c> + <c>ca.key</c>): enables "add device" and
-    /// enrolment links. Relative to the configuration file's folder. Default none (enrolment off).
-    /// </summary>
-    public string? CaFolder { get; set; }
+    /// <summary><c>MtlsGate:Enrollment:PublicUrl</c>: the base of enrolment links; null = derived at run time (<c>Devices.Enrollments.BaseUrl</c>).</summary>
+    public Uri? PublicUrl { get; init; }
 
-    /// <summary>
-    /// The gateway's address as phones reach it, used in enrolment links and QR codes
-    /// (e.g. <c>https://vault.example.com</c>). Default: <c>https://</c> + the server certificate's first
-    /// DNS name (else <c>localhost</c>) + the gateway listener's port.
-    /// </summary>
-    public string? PublicUrl { get; set; }
+    public static readonly EnrollmentSettings None = new((string?)null);
+
+    /// <summary>The CA folder, or null when none is configured.</summary>
+    public Tls.CaFolder? Folder => CaFolder is null ? null : new Tls.CaFolder(CaFolder);
 }
 
-/// <summary>Enrolment, compiled: the CA folder's full path and the public address of links (null = derived at run time).</summary>
-public sealed record EnrollmentSettings(string CaFolder, Uri? PublicUrl);
-
-/// <summary>Compiles <c>MtlsGate:Enrollment</c>.</summary>
+/// <summary>Compiles <c>MtlsGate:Enrollment</c>: a configured CA folder must hold <c>ca.pem</c> and <c>ca.key</c>.</summary>
 public static class EnrollmentCompiler
 {
-    private const string Key = "MtlsGate:Enrollment";
+    public const string Key = "MtlsGate:Enrollment:CaFolder";
 
-    public static EnrollmentSettings? Compile(EnrollmentSection options, string baseDirectory, ConfigErrors errors)
+    public static EnrollmentSettings Compile(EnrollmentSection section, string baseDirectory, ConfigErrors errors)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(errors);
-        Uri? publicUrl = null;
-        if (options.PublicUrl is { } text)
+        var publicUrl = PublicUrl(section.PublicUrl, errors);
+        if (string.IsNullOrWhiteSpace(section.CaFolder))
         {
-            if (!Uri.TryCreate(text, UriKind.Absolute, out publicUrl) || publicUrl.Scheme != Uri.UriSchemeHttps
-                || publicUrl.AbsolutePath != "/" || publicUrl.Query.Length != 0 || publicUrl.Fragment.Length != 0 || publicUrl.UserInfo.Length != 0)
-            {
-                errors.Add($"{Key}:PublicUrl", $"'{text}' is not an https:// address without path, query or user (e.g. https://vault.example.com or https://vault.example.com:8443).");
-                publicUrl = null;
-            }
+            return EnrollmentSettings.None with { PublicUrl = publicUrl };
         }
 
-        if (options.CaFolder is not { } folder)
+        var folder = new CaFolder(ConfigCompiler.ResolvePath(baseDirectory, section.CaFolder));
+        if (!folder.Exists)
+        {
+            errors.Add(Key, $"'{folder.Directory}' holds no CA (expected {CaFolder.CaFile} and {CaFolder.CaKeyFile}, as 'mtlsgate init DIR' makes them).");
+            return EnrollmentSettings.None;
+        }
+
+        return new EnrollmentSettings(folder.Directory) { PublicUrl = publicUrl };
+    }
+
+    private static Uri? PublicUrl(string? text, ConfigErrors errors)
+    {
+        if (text is null)
         {
             return null;
         }
 
-        if (string.IsNullOrWhiteSpace(folder))
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps
+            || url.AbsolutePath != "/" || url.Query.Length != 0 || url.Fragment.Length != 0 || url.UserInfo.Length != 0)
         {
-            errors.Add($"{Key}:CaFolder", "is empty; give the folder 'mtlsgate init' made, or remove the key to turn enrolment off.");
+            errors.Add("MtlsGate:Enrollment:PublicUrl", $"'{text}' is not an https:// address without path, query or user (e.g. https://vault.example.com or https://vault.example.com:8443).");
             return null;
         }
 
-        var path = ConfigCompiler.ResolvePath(baseDirectory, folder);
-        foreach (var file in new[] { "ca.pem", "ca.key" })
-        {
-            if (!File.Exists(Path.Combine(path, file)))
-            {
-                errors.Add($"{Key}:CaFolder", $"'{path}' holds no {file} (the folder 'mtlsgate init' made, with the CA key, is needed to issue device certificates).");
-                return null;
-            }
-        }
-
-        return new EnrollmentSettings(path, publicUrl);
+        return url;
     }
 }

@@ -143,9 +143,6 @@ public sealed record GatewaySnapshot(
     /// <summary><c>MtlsGate:Management:Admins</c> and the trust store their certificates chain to; set only when the management listener serves TLS.</summary>
     public ManagementAdmins? ManagementAdmins { get; init; }
 
-    /// <summary><c>MtlsGate:Enrollment</c>; null when no CA folder is configured (enrolment off).</summary>
-    public EnrollmentSettings? Enrollment { get; init; }
-
     /// <summary>The host entry for an SNI name, or null (top-level settings).</summary>
     public CompiledHost? HostFor(string? serverName) =>
         serverName is { Length: > 0 } && Hosts.Count != 0 && Hosts.TryGetValue(serverName.TrimEnd('.'), out var host) ? host : null;
@@ -195,4 +192,10 @@ public sealed record GatewaySnapshot(
 
     /// <summary>The name logged for a route whose policy does not exist.</summary>
     public const string UnknownPolicyName = "(unknown policy)";
+
+    /// <summary><c>MtlsGate:Store</c>: the device inventory's database (read at start-up) and its intervals.</summary>
+    public StoreSettings Store { get; init; } = new(StoreKind.Sqlite, "", "", TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), StoreSection.DefaultMaxPendingDevices);
+
+    /// <summary><c>MtlsGate:Enrollment</c>: the CA folder the gateway may sign with, or none.</summary>
+    public EnrollmentSettings Enrollment { get; init; } = EnrollmentSettings.None;
 }

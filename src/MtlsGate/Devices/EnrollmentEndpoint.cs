@@ -29,6 +29,7 @@ public static class EnrollmentEndpoint
     /// <summary>The enrolment links: the service and its rate limiter.</summary>
     public static IServiceCollection AddMtlsGateEnrollment(this IServiceCollection services)
     {
+        services.AddSingleton<IDeviceCertificateIssuer, CaFolderIssuer>();
         services.AddSingleton<Enrollments>();
         services.AddSingleton(_ => new EnrollmentRateLimiter(TimeSpan.FromMinutes(1)));
         services.AddHostedService<EnrollmentWatcher>();

@@ -8,7 +8,7 @@ using MtlsGate.Configuration;
 
 namespace MtlsGate.Devices;
 
-/// <summary>Issues a device certificate from the configured CA folder (the CLI's <c>CaFolder</c>, registered by the composition).</summary>
+/// <summary>Issues a device certificate from the configured CA folder (<see cref="CaFolderIssuer"/>; tests may fake it).</summary>
 public interface IDeviceCertificateIssuer
 {
     /// <summary>
@@ -44,7 +44,7 @@ public sealed class Enrollments(IDeviceStore store, IDeviceCertificateIssuer iss
     private readonly ConcurrentDictionary<string, DateTimeOffset> _redeemed = new(StringComparer.Ordinal);
 
     /// <summary>Null when enrolment is possible; else why not (shown on the page, returned by the API).</summary>
-    public string? Unavailable => state.Current.Enrollment is null
+    public string? Unavailable => state.Current.Enrollment.CaFolder is null
         ? "Enrolment is off: set MtlsGate:Enrollment:CaFolder to the folder 'mtlsgate init' made (with ca.key)."
         : null;
 
@@ -58,14 +58,14 @@ public sealed class Enrollments(IDeviceStore store, IDeviceCertificateIssuer iss
     /// <summary>Issues the certificate and stores the enrolment (token hashed); throws <see cref="InvalidOperationException"/> when enrolment is off.</summary>
     public async Task<EnrollmentTicket> CreateAsync(string name, bool compatible, CancellationToken cancellationToken)
     {
-        var settings = state.Current.Enrollment ?? throw new InvalidOperationException(Unavailable);
+        var caFolder = state.Current.Enrollment.CaFolder ?? throw new InvalidOperationException(Unavailable);
         if (!IsValidName(name))
         {
             throw new ArgumentException("The name must be 1-64 characters of letters, digits, '-', '_', '.', '@'.", nameof(name));
         }
 
         var password = NewPassword();
-        var issued = issuer.Issue(settings.CaFolder, name, password, compatible);
+        var issued = issuer.Issue(caFolder, name, password, compatible);
         var token = NewToken();
         var now = time.GetUtcNow();
         var expiresAt = now + Lifetime;
@@ -118,7 +118,7 @@ public sealed class Enrollments(IDeviceStore store, IDeviceCertificateIssuer iss
     public Uri BaseUrl()
     {
         var snapshot = state.Current;
-        if (snapshot.Enrollment?.PublicUrl is { } configured)
+        if (snapshot.Enrollment.PublicUrl is { } configured)
         {
             return configured;
         }

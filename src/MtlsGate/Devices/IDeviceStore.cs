@@ -54,11 +54,11 @@ public sealed record DeviceObservation(
 /// <summary>A page of the device table.</summary>
 /// <param name="Status">Only devices with this status; null = all.</param>
 /// <param name="ExpiresWithinDays">Only devices whose certificate expires within this many days of <paramref name="Now"/>; null = all.</param>
-/// <param name="Now">The instant <paramref name="ExpiresWithinDays"/> counts from.</param>
+/// <param name="Now">The instant "expired" and "expires within" are judged at.</param>
 /// <param name="Sort">A <see cref="DeviceRecord"/> column name (lastSeen, notAfter, subject, denied…); unknown names sort by lastSeen.</param>
-/// <param name="Descending">Sort order.</param>
+/// <param name="Descending">Sort order (default newest/largest first); never-seen values sort last either way.</param>
 /// <param name="Offset">Rows to skip (paging).</param>
-/// <param name="Limit">Rows to return at most.</param>
+/// <param name="Limit">Rows to return (at most 10 000).</param>
 public sealed record DeviceQuery(DeviceStatus? Status, int? ExpiresWithinDays, DateTimeOffset Now, string Sort = "lastSeen", bool Descending = true, int Offset = 0, int Limit = 100);
 
 /// <summary>An entry of a device's history: status changes, labels, enrolment (who and when).</summary>
@@ -101,6 +101,9 @@ public interface IDeviceStore : IAsyncDisposable
 
     /// <summary>Fingerprints whose status denies (Blocked, Revoked): what every replica polls.</summary>
     Task<IReadOnlySet<string>> DeniedFingerprintsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Added by the store's implementation: the denied fingerprints with their status (Blocked or Revoked), so a denial names the right reason.</summary>
+    Task<IReadOnlyDictionary<string, DeviceStatus>> DenyListAsync(CancellationToken cancellationToken);
 
     Task<IReadOnlyList<HourlyCounts>> HourlyAsync(DateTimeOffset since, CancellationToken cancellationToken);
 

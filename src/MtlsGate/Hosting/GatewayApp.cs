@@ -57,11 +57,12 @@ public static class GatewayApp
         builder.AddMtlsGateLogging(configuration);                                                         // Logging/
         builder.Services.AddSingleton(TimeProvider.System);                                                 // the one clock (tests replace it)
         builder.Services.AddMtlsGateState(state, configuration, new GatewayInputs(baseDirectory, files));   // Configuration/
+        builder.Services.AddMtlsGateDevices(state);                                                         // Devices/
+        builder.Services.AddMtlsGateEnrollment();                                                           // Devices/: one-time enrolment links
         builder.Services.AddMtlsGateManagement();                                                           // Management/
         builder.Services.AddMtlsGateReload();                                                               // Hosting/
         builder.AddMtlsGateListeners(state);                                                                // Hosting/
         builder.Services.AddMtlsGateProxy(state);                                                           // Proxy/
-        builder.Services.AddMtlsGateEnrollment();                                                           // Devices/: one-time enrolment links
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

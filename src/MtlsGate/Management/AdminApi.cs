@@ -50,15 +50,17 @@ internal static class AdminApi
 
                 await WriteJsonAsync(context, StatusCodes.Status200OK, Dto(device, now)).ConfigureAwait(false);
                 return;
-            case ("POST", ["devices", var id, var action]) when store is not null && Sha256(id) is { } sha256:
-                if (!await ActAsync(context, store, sha256, action, AdminEndpoints.Actor(context), logger).ConfigureAwait(false))
+            case ("POST", ["devices", var id, var action]) when Sha256(id) is { } sha256:
+                var result = await ActAsync(context, sha256, action, AdminEndpoints.Actor(context)).ConfigureAwait(false);
+                if (result is null)
                 {
                     await WriteJsonAsync(context, StatusCodes.Status404NotFound, new { error = "unknown action (block, unblock, revoke)" }).ConfigureAwait(false);
                     return;
                 }
 
-                var changed = await store.GetAsync(sha256, context.RequestAborted).ConfigureAwait(false);
-                await WriteJsonAsync(context, StatusCodes.Status200OK, new { sha256, status = Name(changed?.Status ?? DeviceStatus.Active) }).ConfigureAwait(false);
+                Log.AdminAction(logger, AdminEndpoints.Actor(context), action + (result.Ok ? "" : " (refused)"), sha256);
+                await WriteJsonAsync(context, result.Ok ? StatusCodes.Status200OK : StatusCodes.Status409Conflict,
+                    new { sha256, ok = result.Ok, status = result.Status is { } s ? Name(s) : null, message = result.Message, crlResigned = result.CrlResigned }).ConfigureAwait(false);
                 return;
             case ("POST", ["enrollments"]):
                 await EnrollAsync(context, logger).ConfigureAwait(false);
@@ -69,34 +71,17 @@ internal static class AdminApi
         }
     }
 
-    /// <summary>Block, unblock or revoke; false for an unknown action.</summary>
-    public static async Task<bool> ActAsync(HttpContext context, IDeviceStore store, string sha256, string action, string actor, ILogger logger)
+    /// <summary>Block, unblock, revoke (<see cref="DeviceActions"/>: the store, this process's block list, the CRL); null for an unknown action.</summary>
+    public static async Task<DeviceActionResult?> ActAsync(HttpContext context, string sha256, string action, string actor)
     {
-        DeviceStatus? status = action switch
+        var actions = context.RequestServices.GetRequiredService<DeviceActions>();
+        return action switch
         {
-            "block" => DeviceStatus.Blocked,
-            "unblock" => DeviceStatus.Active,
-            "revoke" => DeviceStatus.Revoked,
+            "block" => await actions.BlockAsync(sha256, actor, context.RequestAborted).ConfigureAwait(false),
+            "unblock" => await actions.UnblockAsync(sha256, actor, context.RequestAborted).ConfigureAwait(false),
+            "revoke" => await actions.RevokeAsync(sha256, actor, context.RequestAborted).ConfigureAwait(false),
             _ => null,
         };
-        if (status is null)
-        {
-            return false;
-        }
-
-        var at = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        await store.SetStatusAsync(sha256, status.Value, actor, at, context.RequestAborted).ConfigureAwait(false);
-        Log.AdminAction(logger, actor, action, sha256);
-        return true;
-    }
-
-    public static async Task<bool> LabelAsync(HttpContext context, IDeviceStore store, string sha256, string label, string actor, ILogger logger)
-    {
-        var at = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        var value = label.Trim();
-        await store.SetLabelAsync(sha256, value.Length == 0 ? null : value[..Math.Min(value.Length, 100)], actor, at, context.RequestAborted).ConfigureAwait(false);
-        Log.AdminAction(logger, actor, "label", sha256);
-        return true;
     }
 
     private static async Task EnrollAsync(HttpContext context, ILogger logger)

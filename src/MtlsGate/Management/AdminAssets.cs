@@ -46,6 +46,7 @@ internal static class AdminAssets
         button { font: inherit; padding: .3em .9em; border-radius: .3em; border: 1px solid #90a4ae; background: #eceff1; cursor: pointer; }
         button.danger { border-color: #b71c1c; color: #b71c1c; }
         .error { color: #b71c1c; }
+        .note { background: #e3f2fd; padding: .4em .8em; border-radius: .3em; }
         form.enroll label { display: block; margin: .6em 0; }
         .enrolment { display: flex; gap: 2em; align-items: flex-start; flex-wrap: wrap; }
         img.qr { width: 296px; height: 296px; image-rendering: pixelated; background: #fff; }

@@ -49,7 +49,7 @@ public static class AdminEndpoints
 
     /// <summary>Who did it, for the device history: the admin certificate's subject, or "local" (loopback).</summary>
     public static string Actor(HttpContext context) =>
-        context.Features.Get<AdminConnectionFeature>() is { } admin ? $"{admin.Subject} (sha256 {admin.Sha256[..16]}…)" : "local";
+        context.Features.Get<AdminConnectionFeature>() is { } admin ? $"{admin.Subject} (sha256 {admin.Sha256[..16]}…)" : DeviceActions.LoopbackActor;
 
     public static async Task HandleAsync(HttpContext context, Func<HttpContext, Task> notFound)
     {
@@ -142,7 +142,7 @@ public static class AdminEndpoints
             }
 
             var history = await store.HistoryAsync(sha256, 50, context.RequestAborted).ConfigureAwait(false);
-            await AdminHtml.WriteAsync(context, StatusCodes.Status200OK, AdminHtml.Device(device, history, csrf.Token, now)).ConfigureAwait(false);
+            await AdminHtml.WriteAsync(context, StatusCodes.Status200OK, AdminHtml.Device(device, history, csrf.Token, now, context.Request.Query["done"].ToString())).ConfigureAwait(false);
         }
         else
         {
@@ -192,24 +192,31 @@ public static class AdminEndpoints
 
         // /admin/devices/{sha256}/{action}
         var parts = path.Split('/');
-        if (parts.Length != 5 || parts[2] != "devices" || AdminApi.Sha256(parts[3]) is not { } sha256 || services.GetService<IDeviceStore>() is not { } store)
+        if (parts.Length != 5 || parts[2] != "devices" || AdminApi.Sha256(parts[3]) is not { } sha256)
         {
             await notFound(context).ConfigureAwait(false);
             return;
         }
 
-        var done = parts[4] == "label"
-            ? await AdminApi.LabelAsync(context, store, sha256, form["label"].ToString(), actor, logger).ConfigureAwait(false)
-            : await AdminApi.ActAsync(context, store, sha256, parts[4], actor, logger).ConfigureAwait(false);
-        if (!done)
+        var result = parts[4] == "label"
+            ? await services.GetRequiredService<DeviceActions>().SetLabelAsync(sha256, form["label"].ToString().Trim() is { Length: > 0 } label ? label : null, actor, context.RequestAborted).ConfigureAwait(false)
+            : await AdminApi.ActAsync(context, sha256, parts[4], actor).ConfigureAwait(false);
+        if (result is null)
         {
             await notFound(context).ConfigureAwait(false);
             return;
         }
 
-        // Post/Redirect/Get: the detail page again, so a reload does not post twice.
+        Log.AdminAction(logger, actor, parts[4] + (result.Ok ? "" : " (refused)"), sha256);
+        if (!result.Ok)
+        {
+            await AdminHtml.WriteAsync(context, StatusCodes.Status409Conflict, AdminHtml.Message("Not done", result.Message, $"/admin/devices/{sha256}")).ConfigureAwait(false);
+            return;
+        }
+
+        // Post/Redirect/Get: the detail page again (with a fixed note of what was done), so a reload does not post twice.
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
-        context.Response.Headers.Location = $"/admin/devices/{sha256}";
+        context.Response.Headers.Location = $"/admin/devices/{sha256}?done={parts[4]}";
     }
 
     internal static async Task RefuseAsync(HttpContext context, ILogger logger, string problem, int status)

@@ -49,7 +49,7 @@ internal static class AdminHtml
         </html>
         """;
 
-    public static string Message(string title, string text) => Page(title, $"<h1>{H(title)}</h1><p>{H(text)}</p><p><a href=\"/admin\">Back to the devices</a></p>");
+    public static string Message(string title, string text, string back = "/admin") => Page(title, $"<h1>{H(title)}</h1><p>{H(text)}</p><p><a href=\"{H(back)}\">Back</a></p>");
 
     public static DateTimeOffset ChartStart(DateTimeOffset now) =>
         new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(-23);
@@ -110,9 +110,22 @@ internal static class AdminHtml
         return Page("Devices", b.ToString(), refreshSeconds: 5);
     }
 
-    public static string Device(DeviceRecord d, IReadOnlyList<DeviceEvent> history, string csrf, DateTimeOffset now)
+    public static string Device(DeviceRecord d, IReadOnlyList<DeviceEvent> history, string csrf, DateTimeOffset now, string done = "")
     {
         var b = new StringBuilder();
+        var note = done switch
+        {
+            "block" => "Blocked: refused from its next request on, on open connections too.",
+            "unblock" => "Unblocked: let in again from its next request on.",
+            "revoke" => "Revoked for good.",
+            "label" => "Label saved.",
+            _ => null,
+        };
+        if (note is not null)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"<p class=\"note\" role=\"status\">{H(note)}</p>");
+        }
+
         b.Append(CultureInfo.InvariantCulture, $"<h1>{H(Subject(d))} {StatusBadge(d.Status)}</h1><dl class=\"device\">");
         Row(b, "SHA-256", $"<code>{H(d.Sha256)}</code>");
         Row(b, "Subject", H(d.Subject));

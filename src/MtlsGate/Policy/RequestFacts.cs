@@ -10,4 +10,10 @@ namespace MtlsGate.Policy;
 public readonly record struct RequestFacts(string Method, IPAddress? ClientAddress, string? Country, bool HostMatchesConnection = true)
 {
     public static RequestFacts For(string method) => new(method, null, null);
+
+    /// <summary>
+    /// The device inventory's verdict on the certificate (looked up by the middleware in the in-memory block
+    /// list): <see cref="DenyReason.Blocked"/>, <see cref="DenyReason.Revoked"/>, or <see cref="DenyReason.None"/>.
+    /// </summary>
+    public DenyReason DeviceVerdict { get; init; }
 }
