@@ -13,11 +13,11 @@ public static class EnrollmentQr
         return new PngByteQRCode(data).GetGraphic(8);
     }
 
-    /// <summary>Two modules per character cell (▀ ▄ █), dark on a light terminal background inverted so it scans on dark ones too.</summary>
+    /// <summary>Two modules per character cell (▀ ▄ █); the glyphs draw the light modules, so it reads right on the usual light-on-dark terminal.</summary>
     public static string Terminal(Uri link)
     {
         ArgumentNullException.ThrowIfNull(link);
         using var data = QRCodeGenerator.GenerateQrCode(link.AbsoluteUri, QRCodeGenerator.ECCLevel.M);
-        return new AsciiQRCode(data).GetGraphicSmall(drawQuietZones: true, invert: true, endOfLine: "\n");
+        return new AsciiQRCode(data).GetGraphicSmall(drawQuietZones: true, invert: false, endOfLine: "\n");
     }
 }

@@ -90,6 +90,13 @@ public static class GatewayApp
         ArgumentNullException.ThrowIfNull(app);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var uris = addresses.Select(a => new Uri(a)).ToList();
+        if (app.Services.GetRequiredService<GatewayState>().Current.Management.IsTls && uris.Count > 1)
+        {
+            // Both listeners speak https: Kestrel binds (and lists) them in the order GatewayListener.Configure
+            // declares them, gateway endpoints first, the management listener last.
+            return (uris[..^1], uris[^1]);
+        }
+
         return (uris.Where(u => u.Scheme == "https").ToList(), uris.FirstOrDefault(u => u.Scheme == "http"));
     }
 

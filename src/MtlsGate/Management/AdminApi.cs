@@ -143,7 +143,7 @@ internal static class AdminApi
         enrolledAt = d.EnrolledAt,
     };
 
-    private static async Task WriteJsonAsync<T>(HttpContext context, int status, T value)
+    public static async Task WriteJsonAsync<T>(HttpContext context, int status, T value)
     {
         var response = context.Response;
         response.StatusCode = status;

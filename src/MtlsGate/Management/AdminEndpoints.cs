@@ -98,6 +98,12 @@ public static class AdminEndpoints
         catch (Exception ex) when (ex is not OperationCanceledException && !context.Response.HasStarted && IsStoreFailure(ex))
         {
             Log.AdminStoreError(logger, ex.GetType().Name);
+            if (path.StartsWith(Api, StringComparison.Ordinal))
+            {
+                await AdminApi.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, new { error = "the device store did not answer; try again" }).ConfigureAwait(false);
+                return;
+            }
+
             await AdminHtml.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, AdminHtml.Message("Device store unavailable",
                 "The device store did not answer. Requests keep being decided with the last loaded block list; try again in a moment.")).ConfigureAwait(false);
         }
