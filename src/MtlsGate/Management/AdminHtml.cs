@@ -35,7 +35,6 @@ internal static class AdminHtml
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="no-referrer">
         <title>{H(title)} · MtlsGate</title>
         <link rel="stylesheet" href="/admin/assets/admin.css">
         <script src="/admin/assets/admin.js" defer></script>
