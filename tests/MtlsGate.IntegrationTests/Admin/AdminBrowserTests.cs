@@ -30,6 +30,14 @@ public sealed partial class AdminBrowserTests(ITestOutputHelper output)
         var sha = Fingerprint.Sha256(Pki.Good);
         await using var connection = await RawTls.ConnectAsync(gateway.GatewayUri, Pki.Good);
         Assert.StartsWith("HTTP/1.1 200", await Http1.SendAsync(connection, "/vault/api/sync"), StringComparison.Ordinal);
+        // Two more devices for a fuller table: one allowed through an intermediate, one refused (expired).
+        using (var other = gateway.Client(Pki.GoodViaIntermediate, chain: [Pki.Intermediate]))
+        using (var expired = gateway.Client(Pki.Expired))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await other.GetAsync("/vault/")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await expired.GetAsync("/vault/")).StatusCode);
+        }
+
         await using var browser = await AdminBrowser.StartAsync();
         var page = browser.Page;
         var admin = new Uri(gateway.ManagementUri, "/admin");
@@ -39,14 +47,15 @@ public sealed partial class AdminBrowserTests(ITestOutputHelper output)
         var row = page.Locator($"tr[data-sha256='{sha}']");
         await row.WaitForAsync();
         Assert.Contains("good-device", await row.InnerTextAsync(), StringComparison.Ordinal);
+        await page.Locator($"tr[data-sha256='{Fingerprint.Sha256(Pki.Expired)}']").WaitForAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "admin-devices.png"), FullPage = true });
 
         // The detail page, and Block.
         await page.GotoAsync(new Uri(gateway.ManagementUri, $"/admin/devices/{sha}").AbsoluteUri);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "admin-device.png"), FullPage = true });
         await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Block" }).ClickAsync();
         await page.Locator("p.note").WaitForAsync();
         Assert.Contains("Blocked", await page.Locator("p.note").InnerTextAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "admin-device.png"), FullPage = true });
         var after = await Http1.SendAsync(connection, "/vault/api/sync?after");
         Assert.StartsWith("HTTP/1.1 404", after, StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.RawTarget.Contains("after", StringComparison.Ordinal));
