@@ -93,7 +93,7 @@ public sealed class StoreSection
 
     /// <summary>
     /// Most devices kept in memory between two writes (the bounded queue): a certificate not yet in it
-    /// when it is full is not recorded (counted in <c>mtlsgate_inventory_dropped_total</c> and logged);
+    /// when it is full is not recorded (counted in <c>mtlsgate_inventory_dropped</c> and logged);
     /// decisions are never affected. Default 10000.
     /// </summary>
     public int MaxPendingDevices { get; set; } = DefaultMaxPendingDevices;

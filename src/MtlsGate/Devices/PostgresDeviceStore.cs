@@ -52,6 +52,14 @@ public sealed class PostgresDeviceStore : SqlDeviceStore
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The admin page's default order is newest first with never-seen devices last (<c>DESC NULLS LAST</c>);
+    /// a plain B-tree scanned backwards gives <c>NULLS FIRST</c>, so it needs its own index
+    /// (https://www.postgresql.org/docs/15/indexes-ordering.html). SQLite's DESC puts NULLs last already.
+    /// </summary>
+    protected override IEnumerable<string> ExtraMigration(int version) =>
+        version == 1 ? ["CREATE INDEX devices_last_seen_desc ON devices (last_seen DESC NULLS LAST)"] : [];
+
     public override ValueTask DisposeAsync() => _source.DisposeAsync();
 
     private static bool HasKey(string connectionString, string key) =>

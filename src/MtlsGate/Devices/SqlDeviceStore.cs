@@ -95,7 +95,37 @@ public abstract class SqlDeviceStore : IDeviceStore
         _ => throw new ArgumentOutOfRangeException(nameof(version)),
     };
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(CurrentVersion, cancellationToken);
+    private readonly Lock _readyGate = new();
+    private Task? _ready;
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await MigrateAsync(CurrentVersion, cancellationToken).ConfigureAwait(false);
+        _ready = Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Every operation first makes sure the schema is current (once per store object; retried after a
+    /// failure), so the admin page or the CLI can use a store the background service has not migrated yet.
+    /// </summary>
+    private Task ReadyAsync(CancellationToken cancellationToken)
+    {
+        var ready = _ready;
+        if (ready is { IsCompletedSuccessfully: true })
+        {
+            return Task.CompletedTask;
+        }
+
+        lock (_readyGate)
+        {
+            if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
+            {
+                _ready = MigrateAsync(CurrentVersion, CancellationToken.None);
+            }
+
+            return _ready.WaitAsync(cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Applies the migrations up to <paramref name="target"/>, each in its own transaction that first takes
@@ -147,6 +177,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task RecordAsync(IReadOnlyList<DeviceObservation> batch, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0)
         {
@@ -155,56 +186,12 @@ public abstract class SqlDeviceStore : IDeviceStore
 
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        // A device's facts from its certificate never change; "last" fields move only forward in time
-        // (two replicas flush in any order); counts add up. In SET, devices.x is the row before the update.
-        const string Newer = "(devices.last_seen IS NULL OR excluded.last_seen >= devices.last_seen)";
-        await using (var upsert = Command(connection, transaction, $"""
-            INSERT INTO devices (sha256, subject, issuer, serial, not_after, first_seen, last_seen, last_address, last_country, last_user_agent, allowed, denied, last_deny_reason, source)
-            VALUES (@sha256, @subject, @issuer, @serial, @not_after, @first_seen, @last_seen, @last_address, @last_country, @last_user_agent, @allowed, @denied, @last_deny_reason, @source)
-            ON CONFLICT (sha256) DO UPDATE SET
-              subject = excluded.subject, issuer = excluded.issuer, serial = excluded.serial, not_after = excluded.not_after,
-              first_seen = CASE WHEN devices.first_seen IS NULL OR excluded.first_seen < devices.first_seen THEN excluded.first_seen ELSE devices.first_seen END,
-              last_seen = CASE WHEN {Newer} THEN excluded.last_seen ELSE devices.last_seen END,
-              last_address = CASE WHEN {Newer} THEN excluded.last_address ELSE devices.last_address END,
-              last_country = CASE WHEN {Newer} THEN excluded.last_country ELSE devices.last_country END,
-              last_user_agent = CASE WHEN {Newer} THEN excluded.last_user_agent ELSE devices.last_user_agent END,
-              source = CASE WHEN {Newer} THEN excluded.source ELSE devices.source END,
-              last_deny_reason = CASE WHEN excluded.last_deny_reason IS NOT NULL AND {Newer} THEN excluded.last_deny_reason ELSE devices.last_deny_reason END,
-              allowed = devices.allowed + excluded.allowed,
-              denied = devices.denied + excluded.denied
-            """))
-        await using (var enrolled = Command(connection, transaction, """
-            UPDATE devices SET enrolled_at = @at
-            WHERE sha256 = @sha256 AND enrolled_at IS NULL AND EXISTS (SELECT 1 FROM enrollments e WHERE e.sha256 = devices.sha256)
-            """))
+        // One statement per chunk of devices (a round trip per device made 100 000 devices take minutes on
+        // PostgreSQL). A device appears once per statement (ON CONFLICT may not touch a row twice).
+        foreach (var chunk in DeviceInventory.Merge(batch).Chunk(RowsPerStatement))
         {
-            foreach (var o in batch)
-            {
-                upsert.Parameters.Clear();
-                Add(upsert, "@sha256", o.Sha256.ToLowerInvariant());
-                Add(upsert, "@subject", o.Subject);
-                Add(upsert, "@issuer", o.Issuer);
-                Add(upsert, "@serial", o.Serial);
-                Add(upsert, "@not_after", Ms(o.NotAfter));
-                Add(upsert, "@first_seen", Ms(o.FirstSeen));
-                Add(upsert, "@last_seen", Ms(o.LastSeen));
-                Add(upsert, "@last_address", o.LastAddress);
-                Add(upsert, "@last_country", o.LastCountry);
-                Add(upsert, "@last_user_agent", Truncate(o.LastUserAgent));
-                Add(upsert, "@allowed", o.Allowed);
-                Add(upsert, "@denied", o.Denied);
-                Add(upsert, "@last_deny_reason", o.LastDenyReason);
-                Add(upsert, "@source", o.Source);
-                await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-
-                enrolled.Parameters.Clear();
-                Add(enrolled, "@sha256", o.Sha256.ToLowerInvariant());
-                Add(enrolled, "@at", Ms(o.FirstSeen));
-                if (await enrolled.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 0)
-                {
-                    await InsertEventAsync(connection, transaction, new DeviceEvent(o.FirstSeen, o.Sha256.ToLowerInvariant(), "Enrolled", "gateway", "first connection with the enrolled certificate"), cancellationToken).ConfigureAwait(false);
-                }
-            }
+            await UpsertAsync(connection, transaction, chunk, cancellationToken).ConfigureAwait(false);
+            await MarkEnrolledAsync(connection, transaction, chunk, cancellationToken).ConfigureAwait(false);
         }
 
         // The chart's counts, by the hour of each observation's last request (a flush covers about a
@@ -233,8 +220,89 @@ public abstract class SqlDeviceStore : IDeviceStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Devices per upsert statement: 14 parameters each, well under SQLite's 32 766 and PostgreSQL's 65 535.</summary>
+    private const int RowsPerStatement = 200;
+
+    private static async Task UpsertAsync(DbConnection connection, DbTransaction transaction, DeviceObservation[] chunk, CancellationToken cancellationToken)
+    {
+        // A device's facts from its certificate never change; "last" fields move only forward in time
+        // (two replicas flush in any order); counts add up. In SET, devices.x is the row before the update.
+        const string Newer = "(devices.last_seen IS NULL OR excluded.last_seen >= devices.last_seen)";
+        var values = new StringBuilder();
+        await using var upsert = Command(connection, transaction, "");
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            var o = chunk[i];
+            values.Append(i == 0 ? "" : ",\n").Append(CultureInfo.InvariantCulture,
+                $"(@s{i}, @su{i}, @is{i}, @se{i}, @na{i}, @fs{i}, @ls{i}, @la{i}, @lc{i}, @ua{i}, @al{i}, @de{i}, @dr{i}, @so{i})");
+            Add(upsert, $"@s{i}", o.Sha256.ToLowerInvariant());
+            Add(upsert, $"@su{i}", o.Subject);
+            Add(upsert, $"@is{i}", o.Issuer);
+            Add(upsert, $"@se{i}", o.Serial);
+            Add(upsert, $"@na{i}", Ms(o.NotAfter));
+            Add(upsert, $"@fs{i}", Ms(o.FirstSeen));
+            Add(upsert, $"@ls{i}", Ms(o.LastSeen));
+            Add(upsert, $"@la{i}", o.LastAddress);
+            Add(upsert, $"@lc{i}", o.LastCountry);
+            Add(upsert, $"@ua{i}", Truncate(o.LastUserAgent));
+            Add(upsert, $"@al{i}", o.Allowed);
+            Add(upsert, $"@de{i}", o.Denied);
+            Add(upsert, $"@dr{i}", o.LastDenyReason);
+            Add(upsert, $"@so{i}", o.Source);
+        }
+
+        upsert.CommandText = $"""
+            INSERT INTO devices (sha256, subject, issuer, serial, not_after, first_seen, last_seen, last_address, last_country, last_user_agent, allowed, denied, last_deny_reason, source)
+            VALUES {values}
+            ON CONFLICT (sha256) DO UPDATE SET
+              subject = excluded.subject, issuer = excluded.issuer, serial = excluded.serial, not_after = excluded.not_after,
+              first_seen = CASE WHEN devices.first_seen IS NULL OR excluded.first_seen < devices.first_seen THEN excluded.first_seen ELSE devices.first_seen END,
+              last_seen = CASE WHEN {Newer} THEN excluded.last_seen ELSE devices.last_seen END,
+              last_address = CASE WHEN {Newer} THEN excluded.last_address ELSE devices.last_address END,
+              last_country = CASE WHEN {Newer} THEN excluded.last_country ELSE devices.last_country END,
+              last_user_agent = CASE WHEN {Newer} THEN excluded.last_user_agent ELSE devices.last_user_agent END,
+              source = CASE WHEN {Newer} THEN excluded.source ELSE devices.source END,
+              last_deny_reason = CASE WHEN excluded.last_deny_reason IS NOT NULL AND {Newer} THEN excluded.last_deny_reason ELSE devices.last_deny_reason END,
+              allowed = devices.allowed + excluded.allowed,
+              denied = devices.denied + excluded.denied
+            """;
+        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A device enrolled by link is "enrolled" from its first connection with the certificate (its first seen).</summary>
+    private static async Task MarkEnrolledAsync(DbConnection connection, DbTransaction transaction, DeviceObservation[] chunk, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "");
+        var names = new List<string>();
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            names.Add($"@s{i}");
+            Add(command, $"@s{i}", chunk[i].Sha256.ToLowerInvariant());
+        }
+
+        command.CommandText = $"""
+            UPDATE devices SET enrolled_at = first_seen
+            WHERE enrolled_at IS NULL AND sha256 IN ({string.Join(", ", names)}) AND EXISTS (SELECT 1 FROM enrollments e WHERE e.sha256 = devices.sha256)
+            RETURNING sha256, enrolled_at
+            """;
+        var enrolled = new List<(string Sha256, long At)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                enrolled.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+
+        foreach (var (sha256, at) in enrolled)
+        {
+            await InsertEventAsync(connection, transaction, new DeviceEvent(At(at), sha256, "Enrolled", "gateway", "first connection with the enrolled certificate"), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<IReadOnlyList<DeviceRecord>> ListAsync(DeviceQuery query, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(query);
         var (where, parameters) = Filter(query);
         var sql = $"SELECT {Columns} FROM devices{where} ORDER BY {SortColumn(query.Sort)} {(query.Descending ? "DESC" : "ASC")} NULLS LAST, sha256 LIMIT @limit OFFSET @offset";
@@ -248,6 +316,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task<int> CountAsync(DeviceQuery query, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(query);
         var (where, parameters) = Filter(query);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -258,6 +327,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task<DeviceRecord?> GetAsync(string sha256, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(sha256);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null, $"SELECT {Columns} FROM devices WHERE sha256 = @sha256");
@@ -268,6 +338,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task<IReadOnlyList<DeviceEvent>> HistoryAsync(string sha256, int limit, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(sha256);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null, "SELECT at, sha256, kind, actor, detail FROM device_events WHERE sha256 = @sha256 ORDER BY at DESC, id DESC LIMIT @limit");
@@ -285,6 +356,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task SetStatusAsync(string sha256, DeviceStatus status, string actor, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(sha256);
         ArgumentNullException.ThrowIfNull(actor);
         if (status == DeviceStatus.Expired)
@@ -313,6 +385,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task SetLabelAsync(string sha256, string? label, string actor, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(sha256);
         ArgumentNullException.ThrowIfNull(actor);
         var key = sha256.ToLowerInvariant();
@@ -334,6 +407,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task<IReadOnlyDictionary<string, DeviceStatus>> DenyListAsync(CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null, "SELECT sha256, status FROM devices WHERE status IN ('Blocked', 'Revoked')");
         var denied = new Dictionary<string, DeviceStatus>(StringComparer.Ordinal);
@@ -348,6 +422,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task<IReadOnlyList<HourlyCounts>> HourlyAsync(DateTimeOffset since, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null, "SELECT hour, allowed, denied FROM hourly_counts WHERE hour >= @since ORDER BY hour");
         Add(command, "@since", Hour(since));
@@ -363,6 +438,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task CreateEnrollmentAsync(EnrollmentRecord enrollment, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(enrollment);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -394,6 +470,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task<EnrollmentRecord?> RedeemEnrollmentAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(tokenHash);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -431,6 +508,7 @@ public abstract class SqlDeviceStore : IDeviceStore
 
     public async Task MarkEnrolledAsync(string sha256, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
         ArgumentNullException.ThrowIfNull(sha256);
         var key = sha256.ToLowerInvariant();
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);

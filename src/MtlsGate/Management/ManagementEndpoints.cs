@@ -85,7 +85,7 @@ public static class ManagementEndpoints
                 break;
             case ReadyPath:
                 var services = context.RequestServices;
-                var report = Readiness.Evaluate(services.GetRequiredService<GatewayState>(), services.GetRequiredService<TimeProvider>(), services.GetService<IProxyStateLookup>());
+                var report = Readiness.Evaluate(services.GetRequiredService<GatewayState>(), services.GetRequiredService<TimeProvider>(), services.GetService<IProxyStateLookup>(), services.GetService<Devices.DeviceStoreHealth>());
                 await WriteAsync(context, report.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, "application/json", report.ToJson()).ConfigureAwait(false);
                 break;
             case MetricsPath:

@@ -27,6 +27,8 @@ public static class Tool
         ["kill"] = "apt-get install procps",
         ["nginx"] = "apt-get install nginx",
         ["zbarimg"] = "apt-get install zbar-tools",
+        ["initdb"] = PostgresCluster.InstallCommand,
+        ["pg_ctl"] = PostgresCluster.InstallCommand,
     };
 
     /// <summary>True when <c>MTLSGATE_REQUIRE_TOOLS=1</c>: a missing tool fails instead of skipping.</summary>
