@@ -20,6 +20,18 @@ public sealed class EnrollmentWatcher(IServiceProvider services, TimeProvider ti
             return;
         }
 
+        try
+        {
+            await WatchAsync(enrollments, store, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: an exception escaping ExecuteAsync would stop the host (BackgroundServiceExceptionBehavior.StopHost).
+        }
+    }
+
+    private async Task WatchAsync(Enrollments enrollments, IDeviceStore store, CancellationToken stoppingToken)
+    {
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {

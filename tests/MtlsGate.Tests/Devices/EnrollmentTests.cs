@@ -48,7 +48,7 @@ public sealed class EnrollmentTests
         Assert.Equal(HttpStatusCode.OK, (await device.GetAsync("/first")).StatusCode);
         await Eventually.TrueAsync(async () => (await admin.DeviceAsync(Fingerprint.Sha256(leaf)))?["enrolledAt"] is JsonValue, TimeSpan.FromSeconds(20), "the device is marked enrolled");
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path.StartsWith("/.mtlsgate", StringComparison.Ordinal));
-        Assert.Contains(File.ReadAllText(Path.Combine(ca.Folder, "issued.json")), "alice-phone", StringComparison.Ordinal);
+        Assert.Contains("\"alice-phone\"", File.ReadAllText(Path.Combine(ca.Folder, "issued.json")), StringComparison.Ordinal);
     }
 
     [Fact]
