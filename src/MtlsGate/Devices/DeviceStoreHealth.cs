@@ -38,12 +38,32 @@ public sealed class DeviceStoreHealth(StoreSettings settings)
     /// <summary>Active devices whose certificate expires within each of 30, 7 and 1 days (refreshed every half minute).</summary>
     public IReadOnlyDictionary<int, long> Expiring => _expiring;
 
-    /// <summary>Marks the store up; returns how long it was down (null if it was not).</summary>
-    internal TimeSpan? Succeeded(DateTimeOffset now)
+    private bool _readFailing;
+    private bool _writeFailing;
+
+    /// <summary>
+    /// Marks reads (the block-list poll) or writes (the inventory's batches) as working; the store is up when
+    /// both are (a full disk still reads). Returns how long it was down on the transition to up, else null.
+    /// </summary>
+    internal TimeSpan? Succeeded(DateTimeOffset now, bool write = false)
     {
         lock (_gate)
         {
-            var wasDown = !Up && DownSince is { } since ? now - since : (TimeSpan?)null;
+            if (write)
+            {
+                _writeFailing = false;
+            }
+            else
+            {
+                _readFailing = false;
+            }
+
+            if (_readFailing || _writeFailing || (Up && DownSince is null))
+            {
+                return null;
+            }
+
+            var wasDown = DownSince is { } since ? now - since : (TimeSpan?)null;
             Up = true;
             DownSince = null;
             LastError = null;
@@ -51,11 +71,20 @@ public sealed class DeviceStoreHealth(StoreSettings settings)
         }
     }
 
-    /// <summary>Marks the store down; true on the transition (log once, not every retry).</summary>
-    internal bool Failed(DateTimeOffset now, string error)
+    /// <summary>Marks reads or writes failing (the store down); true on the transition (log once, not every retry).</summary>
+    internal bool Failed(DateTimeOffset now, string error, bool write = false)
     {
         lock (_gate)
         {
+            if (write)
+            {
+                _writeFailing = true;
+            }
+            else
+            {
+                _readFailing = true;
+            }
+
             var transition = Up || DownSince is null;
             Up = false;
             DownSince ??= now;

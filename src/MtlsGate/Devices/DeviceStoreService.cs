@@ -164,13 +164,22 @@ public sealed class DeviceStoreService : BackgroundService, IHostedLifecycleServ
             {
                 await _store.RecordAsync(batch, cancellationToken).ConfigureAwait(false);
                 _unwritten = [];
+                if (_health.Succeeded(_time.GetUtcNow(), write: true) is { } downFor)
+                {
+                    Log.DeviceStoreRecovered(_logger, _health.Kind, _health.Display, downFor);
+                }
+
                 return true;
             }
             catch (Exception ex) when (IsStoreFailure(ex, cancellationToken))
             {
                 _unwritten = batch;
-                Log.InventoryWriteFailed(_logger, batch.Count, ex.Message);
-                Failed(ex);
+                if (Failed(ex, write: true))
+                {
+                    // Once per outage, not once per flush: the batch is kept and retried every FlushInterval.
+                    Log.InventoryWriteFailed(_logger, batch.Count, ex.Message);
+                }
+
                 return false;
             }
         }
@@ -211,12 +220,17 @@ public sealed class DeviceStoreService : BackgroundService, IHostedLifecycleServ
         }
     }
 
-    private void Failed(Exception ex)
+    /// <summary>Marks the store down; logs (and returns true) only on the transition.</summary>
+    private bool Failed(Exception ex, bool write = false)
     {
-        if (_health.Failed(_time.GetUtcNow(), ex.Message))
+        if (!_health.Failed(_time.GetUtcNow(), ex.Message, write))
         {
-            Log.DeviceStoreUnavailable(_logger, _health.Kind, _health.Display, ex.Message, _health.BlockListLoadedAt, _settings.PollInterval);
+            return false;
         }
+
+        Log.DeviceStoreUnavailable(_logger, _health.Kind, _health.Display, ex.Message,
+            _health.BlockListLoadedAt is { } loaded ? $"the block list loaded at {loaded:u}" : "no block list (none loaded since start-up: no device is blocked here yet)", _settings.PollInterval);
+        return true;
     }
 
     /// <summary>Anything the store throws is a store failure, except our own shutdown.</summary>

@@ -10,8 +10,8 @@ internal static partial class Log
     [LoggerMessage(1500, LogLevel.Information, "Device store {Kind} at {Store}: schema version {Version}; block list read every {PollInterval}", EventName = "DeviceStoreReady")]
     public static partial void DeviceStoreReady(ILogger logger, string kind, string store, int version, TimeSpan pollInterval);
 
-    [LoggerMessage(1501, LogLevel.Error, "Device store {Kind} at {Store} is unavailable: {Error}. Requests are still served; the block list loaded at {LoadedAt:u} keeps deciding; retrying every {Interval}", EventName = "DeviceStoreUnavailable")]
-    public static partial void DeviceStoreUnavailable(ILogger logger, string kind, string store, string error, DateTimeOffset? loadedAt, TimeSpan interval);
+    [LoggerMessage(1501, LogLevel.Error, "Device store {Kind} at {Store} is unavailable: {Error}. Requests are still served, decided with {BlockList}; retrying every {Interval}", EventName = "DeviceStoreUnavailable")]
+    public static partial void DeviceStoreUnavailable(ILogger logger, string kind, string store, string error, string blockList, TimeSpan interval);
 
     [LoggerMessage(1502, LogLevel.Information, "Device store {Kind} at {Store} is available again (down for {Duration})", EventName = "DeviceStoreRecovered")]
     public static partial void DeviceStoreRecovered(ILogger logger, string kind, string store, TimeSpan duration);
