@@ -54,6 +54,35 @@ public sealed class RemoteAdminTests
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
+    [SkippableFact]
+    public async Task A_plain_HTTP_management_listener_on_all_addresses_serves_admin_to_loopback_only()
+    {
+        var external = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        Skip.If(external is null, "this machine has no non-loopback IPv4 address to reach the listener by");
+        await using var gateway = await TestGateway.StartAsync(config =>
+        {
+            config["MtlsGate"]!["Listen"]!["Management"] = "http://0.0.0.0:0";
+            config["MtlsGate"]!["Listen"]!["AllowRemoteManagement"] = true;
+        });
+        var port = gateway.ManagementUri.Port;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+
+        using var remoteHealth = await http.GetAsync(new Uri($"http://{external}:{port}/healthz"));
+        using var remoteAdmin = await http.GetAsync(new Uri($"http://{external}:{port}/admin"));
+        using var remoteApi = await http.GetAsync(new Uri($"http://{external}:{port}/admin/api/devices"));
+        using var local = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/admin/api/devices"));
+
+        Assert.Equal(HttpStatusCode.OK, remoteHealth.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, remoteAdmin.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, remoteApi.StatusCode);
+        Assert.Equal("Not Found", await remoteAdmin.Content.ReadAsStringAsync());
+        Assert.NotEqual(HttpStatusCode.NotFound, local.StatusCode);
+    }
+
     private static HttpClient Client(Uri address, X509Certificate2? certificate) =>
         new(new SocketsHttpHandler { SslOptions = TestGateway.ClientTls(certificate) }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(20) };
 }
