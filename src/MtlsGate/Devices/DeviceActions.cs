@@ -124,7 +124,7 @@ public sealed class DeviceActions(IDeviceStore store, DeviceBlockList blockList,
             DeviceStatus.Revoked => "Revoked",
             _ => "Unblocked",
         };
-        return new DeviceActionResult(true, $"{word}; other replicas apply it within {state.Current.Store.PollInterval.TotalSeconds:0.#} s.", status);
+        return new DeviceActionResult(true, $"{word}; every gateway on this store applies it within {state.Current.Store.PollInterval.TotalSeconds:0.#} s (MtlsGate:Store:PollInterval).", status);
     }
 
     private static string? CommonName(string subject)

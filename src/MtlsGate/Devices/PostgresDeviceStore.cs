@@ -54,11 +54,11 @@ public sealed class PostgresDeviceStore : SqlDeviceStore
 
     /// <summary>
     /// The admin page's default order is newest first with never-seen devices last (<c>DESC NULLS LAST</c>);
-    /// a plain B-tree scanned backwards gives <c>NULLS FIRST</c>, so it needs its own index
+    /// a plain B-tree scanned backwards gives <c>NULLS FIRST</c>, so it needs its own index (with the sha256 tie-break, so the first page is read straight off it)
     /// (https://www.postgresql.org/docs/15/indexes-ordering.html). SQLite's DESC puts NULLs last already.
     /// </summary>
     protected override IEnumerable<string> ExtraMigration(int version) =>
-        version == 1 ? ["CREATE INDEX devices_last_seen_desc ON devices (last_seen DESC NULLS LAST)"] : [];
+        version == 1 ? ["CREATE INDEX devices_last_seen_desc ON devices (last_seen DESC NULLS LAST, sha256)"] : [];
 
     public override ValueTask DisposeAsync() => _source.DisposeAsync();
 
