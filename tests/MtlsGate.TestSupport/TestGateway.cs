@@ -42,7 +42,7 @@ public sealed class TestGateway : IAsyncDisposable
 
     public GatewayState State { get; }
 
-    /// <summary>The gateway's services (e.g. Login's session service, to mint a session a test needs).</summary>
+    /// <summary>The gateway's services (Login's session service, the device store, actions and inventory of the instance under test).</summary>
     public IServiceProvider Services => _app.Services;
 
     /// <summary>The configuration as written to <c>gateway.json</c>; see <see cref="RewriteConfigAsync"/>.</summary>
@@ -147,9 +147,21 @@ public sealed class TestGateway : IAsyncDisposable
         return chain.Build(certificate);
     }
 
+    /// <summary>Stops the gateway (as on SIGTERM: drain, then the hosted services' final work) and keeps its folder for inspection.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _app.StopAsync();
+        }
+    }
+
+    private bool _stopped;
+
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        await StopAsync();
         await _app.DisposeAsync();
         await Backend.DisposeAsync();
         try

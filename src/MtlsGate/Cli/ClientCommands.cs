@@ -17,8 +17,9 @@ namespace MtlsGate.Cli;
 public static class ClientCommands
 {
     private const string Usage = "usage: mtlsgate client issue NAME [--ca DIR] [--password P] [--days N] [--out FILE] [--compatible] [--pem]\n" +
-                                 "       mtlsgate client revoke NAME|SERIAL [--ca DIR]\n" +
-                                 "       mtlsgate client list [--ca DIR]";
+                                 "       mtlsgate client revoke NAME|SERIAL [--ca DIR] [--config FILE]\n" +
+                                 "       mtlsgate client list [--ca DIR] [--config FILE]\n" +
+                                 "       mtlsgate client block|unblock SHA256 [--ca DIR] [--config FILE]";
 
     public static int Run(string[] args)
     {
@@ -26,24 +27,29 @@ public static class ClientCommands
         var action = args.FirstOrDefault();
         var rest = args.Skip(1).ToArray();
         var folder = new CaFolder(CommandLine.OptionValue(rest, "--ca") ?? ".");
-        if (action is not ("issue" or "revoke" or "list"))
+        if (action is not ("issue" or "revoke" or "list" or "block" or "unblock"))
         {
             Console.Error.WriteLine(Usage);
             return CommandLine.UsageOrConfigurationError;
         }
 
-        if (!folder.Exists)
+        var target = rest.FirstOrDefault(a => !a.StartsWith('-') && !InitCommand.IsOptionValue(rest, a));
+        if (action is "block" or "unblock")
+        {
+            return Block(folder, target, rest, action == "block");
+        }
+
+        if (!folder.Exists && !(action == "list" && CommandLine.OptionValue(rest, "--config") is not null))
         {
             Console.Error.WriteLine($"client: no CA in '{folder.Directory}' (expected {CaFolder.CaFile} and {CaFolder.CaKeyFile}; create one with 'mtlsgate init DIR', or pass --ca DIR).");
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var target = rest.FirstOrDefault(a => !a.StartsWith('-') && !InitCommand.IsOptionValue(rest, a));
         return action switch
         {
             "issue" => Issue(folder, target, rest),
-            "revoke" => Revoke(folder, target),
-            _ => List(folder),
+            "revoke" => Revoke(folder, target, rest),
+            _ => List(folder, rest),
         };
     }
 
@@ -76,16 +82,12 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        using var ca = folder.LoadCa();
-        using var leaf = Pki.Issue(ca, $"CN={name}, O=MtlsGate devices", new IssueOptions
-        {
-            NotAfter = DateTimeOffset.UtcNow.AddDays(days),
-            Rsa = ca.GetRSAPrivateKey() is not null,
-        });
+        var (leaf, issued) = folder.IssueClient(name, days, DateTimeOffset.UtcNow);
+        using var owned = leaf;
 
         // Key + full chain, leaf first (then the CA). The default is PBES2/AES-256/SHA-256; --compatible
         // writes the 3DES/SHA-1 form that older Android and iOS importers need.
-        using var caCertificate = X509CertificateLoader.LoadCertificate(ca.RawData);
+        using var caCertificate = X509CertificateLoader.LoadCertificateFromFile(folder.PathOf(CaFolder.CaFile));
         X509Certificate2[] chain = [caCertificate];
         PrivateFile.CreateFolder(Path.GetDirectoryName(output)!);
         PrivateFile.Write(output, Pki.ExportPkcs12(leaf, chain, password, compatible));
@@ -94,12 +96,6 @@ public static class ClientCommands
             File.WriteAllText(pemFile, Pki.CertificatePem(leaf) + string.Concat(chain.Select(Pki.CertificatePem)));
             PrivateFile.Write(keyFile, Pki.KeyPem(leaf));
         }
-
-        var record = folder.LoadRecord();
-        var issued = new IssuedCertificate(name, CaFolder.SerialOf(leaf), Fingerprint.Sha256(leaf),
-            new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero), DateTimeOffset.UtcNow, null);
-        record.Certificates.Add(issued);
-        folder.SaveRecord(folder.WriteCrl(ca, record));
 
         Console.Out.WriteLine($"""
             Issued '{name}': serial {issued.Serial}, expires {issued.NotAfter:yyyy-MM-dd} ({days} days)
@@ -117,7 +113,7 @@ public static class ClientCommands
         return CommandLine.Ok;
     }
 
-    private static int Revoke(CaFolder folder, string? target)
+    private static int Revoke(CaFolder folder, string? target, string[] args)
     {
         if (target is null)
         {
@@ -125,54 +121,108 @@ public static class ClientCommands
             return CommandLine.UsageOrConfigurationError;
         }
 
-        var record = folder.LoadRecord();
-        var serial = TryNormalize(target);
-        var matches = record.Certificates
-            .Where(c => c.RevokedAt is null && (string.Equals(c.Name, target, StringComparison.Ordinal) || (serial is not null && c.Serial == serial)))
-            .ToList();
+        var matches = folder.Revoke(target, DateTimeOffset.UtcNow);
         if (matches.Count == 0)
         {
             Console.Error.WriteLine($"client revoke: no unrevoked certificate named or numbered '{target}' in {folder.PathOf(CaFolder.IssuedFile)}.");
             return CommandLine.Denied;
         }
 
-        var now = DateTimeOffset.UtcNow;
-        var certificates = record.Certificates.Select(c => matches.Contains(c) ? c with { RevokedAt = now } : c).ToList();
-        using var ca = folder.LoadCa();
-        folder.SaveRecord(folder.WriteCrl(ca, record with { Certificates = certificates }));
         foreach (var revoked in matches)
         {
             Console.Out.WriteLine($"Revoked '{revoked.Name}' serial {revoked.Serial}. {folder.PathOf(CaFolder.CrlFile)} re-signed; a running gateway refuses it within seconds.");
         }
 
+        // Also in the device inventory, when there is one: every replica denies it at its next poll,
+        // even one whose trust store does not list this CRL.
+        var (inventory, _) = ClientInventory.Open(args, folder);
+        if (inventory is not null)
+        {
+            using var owned = new SyncDispose(inventory);
+            foreach (var revoked in matches)
+            {
+                inventory.Store.SetStatusAsync(revoked.Sha256, Devices.DeviceStatus.Revoked, Devices.DeviceActions.CliActor, DateTimeOffset.UtcNow, default).GetAwaiter().GetResult();
+            }
+        }
+
         return CommandLine.Ok;
     }
 
-    private static int List(CaFolder folder)
+    private static int List(CaFolder folder, string[] args)
     {
         var now = DateTimeOffset.UtcNow;
-        Console.Out.WriteLine($"{"NAME",-24} {"SERIAL",-34} {"EXPIRES",-10} {"DAYS",5}  STATE");
-        foreach (var c in folder.LoadRecord().Certificates.OrderBy(c => c.Name, StringComparer.Ordinal).ThenBy(c => c.IssuedAt))
+        var (inventory, note) = ClientInventory.Open(args, folder);
+        using var owned = inventory is null ? null : new SyncDispose(inventory);
+        IReadOnlyList<Devices.DeviceRecord> devices;
+        try
         {
-            var days = CertificateExpiry.DaysLeft(c.NotAfter, now);
-            var state = c.RevokedAt is not null ? $"revoked {c.RevokedAt:yyyy-MM-dd}" : days < 0 ? "expired" : days <= 30 ? "expiring" : "valid";
-            // issued.json is a file anyone with write access could edit: encode like the logs (no control characters reach the terminal).
-            Console.Out.WriteLine($"{HeaderEncoding.Encode(c.Name),-24} {HeaderEncoding.Encode(c.Serial),-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state}");
+            devices = inventory?.All(now) ?? [];
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException or InvalidOperationException)
+        {
+            devices = [];
+            note = $"the device inventory ({inventory!.Snapshot.Store.KindName} at {inventory.Snapshot.Store.Display}) is unavailable: {ex.Message}";
+        }
+
+        var seen = devices.ToDictionary(d => d.Sha256, StringComparer.OrdinalIgnoreCase);
+        var issued = folder.Exists ? folder.LoadRecord().Certificates : [];
+        if (folder.Exists)
+        {
+            Console.Out.WriteLine($"{"NAME",-24} {"SERIAL",-34} {"EXPIRES",-10} {"DAYS",5}  {"STATE",-18} {"LAST SEEN",-16} {"ALLOW/DENY",-11} DEVICE");
+            foreach (var c in issued.OrderBy(c => c.Name, StringComparer.Ordinal).ThenBy(c => c.IssuedAt))
+            {
+                var days = CertificateExpiry.DaysLeft(c.NotAfter, now);
+                var state = c.RevokedAt is not null ? $"revoked {c.RevokedAt:yyyy-MM-dd}" : days < 0 ? "expired" : days <= 30 ? "expiring" : "valid";
+                seen.TryGetValue(c.Sha256, out var device);
+                // issued.json is a file anyone with write access could edit: encode like the logs (no control characters reach the terminal).
+                Console.Out.WriteLine($"{HeaderEncoding.Encode(c.Name),-24} {HeaderEncoding.Encode(c.Serial),-34} {c.NotAfter:yyyy-MM-dd} {days,5}  {state,-18} {ClientInventory.LastSeen(device),-16} {ClientInventory.Requests(device),-11} {(inventory is null ? "-" : ClientInventory.Status(device))}");
+            }
+        }
+
+        var others = devices.Where(d => !issued.Any(c => string.Equals(c.Sha256, d.Sha256, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (others.Count != 0)
+        {
+            Console.Out.WriteLine();
+            Console.Out.WriteLine(folder.Exists ? "Other devices in the gateway's inventory:" : "Devices in the gateway's inventory:");
+            ClientInventory.WriteOthers(Console.Out, others, now);
+        }
+
+        if (note is not null)
+        {
+            Console.Out.WriteLine($"(inventory: {note})");
         }
 
         return CommandLine.Ok;
     }
 
-    private static string? TryNormalize(string text)
+    /// <summary><c>client block|unblock SHA256</c>: the inventory's block list (no CA key needed), recorded as done by "cli".</summary>
+    private static int Block(CaFolder folder, string? target, string[] args, bool block)
     {
-        try
+        var verb = block ? "block" : "unblock";
+        if (Devices.DeviceActions.NormalizeFingerprint(target) is null)
         {
-            return SerialNumber.Normalize(text);
+            Console.Error.WriteLine($"client {verb}: give the SHA-256 fingerprint of the certificate (64 hex digits, as 'client list' and the logs show it).\n" + Usage);
+            return CommandLine.UsageOrConfigurationError;
         }
-        catch (FormatException)
+
+        var (inventory, note) = ClientInventory.Open(args, folder);
+        if (inventory is null)
         {
-            return null;
+            Console.Error.WriteLine($"client {verb}: {note}.");
+            return CommandLine.UsageOrConfigurationError;
         }
+
+        using var owned = new SyncDispose(inventory);
+        var actions = inventory.Actions();
+        var result = (block ? actions.BlockAsync(target!, Devices.DeviceActions.CliActor, default) : actions.UnblockAsync(target!, Devices.DeviceActions.CliActor, default)).GetAwaiter().GetResult();
+        (result.Ok ? Console.Out : Console.Error).WriteLine($"client {verb}: {result.Message}");
+        return result.Ok ? CommandLine.Ok : CommandLine.Denied;
+    }
+
+    /// <summary>Disposes an async-disposable at the end of a synchronous command.</summary>
+    private sealed class SyncDispose(IAsyncDisposable owned) : IDisposable
+    {
+        public void Dispose() => owned.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     private static string GeneratePassword()

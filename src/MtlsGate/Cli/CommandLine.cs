@@ -27,6 +27,8 @@ public static class CommandLine
                 return await HealthcheckCommand.RunAsync(rest).ConfigureAwait(false);
             case "init":
                 return InitCommand.Run(rest);
+            case "client" when rest.Length > 0 && rest[0] == "enroll":
+                return await EnrollCommand.RunAsync(rest[1..]).ConfigureAwait(false);
             case "client":
                 return ClientCommands.Run(rest);
             case "verify":
@@ -51,6 +53,8 @@ public static class CommandLine
           mtlsgate client issue NAME [--ca DIR] [--password P] [--days N] [--out FILE] [--compatible]
           mtlsgate client revoke NAME|SERIAL [--ca DIR]        re-signs the CRL the gateway reloads
           mtlsgate client list [--ca DIR]                      issued certificates, expiry, revocation
+          mtlsgate client enroll NAME [--config FILE] [--compatible]
+                                                               a one-time enrolment link (QR code) and its password
           mtlsgate check [--config FILE]                       validate the configuration, print every route's policy
           mtlsgate verify CERT [--chain FILE] [--path P] [--at TIME] [--config FILE]
                                                                would the gateway accept CERT, and why (exit 0 yes, 1 no, 2 error)

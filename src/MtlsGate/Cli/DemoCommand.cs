@@ -84,6 +84,8 @@ public static class DemoCommand
         });
         using var client = Pki.Issue(ca, "CN=demo-phone, O=MtlsGate demo");
         File.WriteAllText(Path.Combine(folder, "ca.pem"), Pki.CertificatePem(ca));
+        // The CA key stays in the throwaway folder so "Add device" on the admin page can issue (Enrollment:CaFolder).
+        PrivateFile.Write(Path.Combine(folder, CaFolder.CaKeyFile), Pki.KeyPem(ca));
         File.WriteAllText(Path.Combine(folder, "server.pem"), Pki.CertificatePem(server));
         PrivateFile.Write(Path.Combine(folder, "server.key"), Pki.KeyPem(server));
         File.WriteAllText(Path.Combine(folder, "client.pem"), Pki.CertificatePem(client));
@@ -93,6 +95,7 @@ public static class DemoCommand
             $"https://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
             $"http://127.0.0.1:{managementPort.ToString(CultureInfo.InvariantCulture)}",
             backend);
+        config["MtlsGate"]!["Enrollment"] = new System.Text.Json.Nodes.JsonObject { ["CaFolder"] = "." };
         var file = Path.Combine(folder, "appsettings.json");
         File.WriteAllText(file, StarterConfig.ToText(config));
         return file;
@@ -110,6 +113,9 @@ public static class DemoCommand
 
             Without a certificate (expect 404 Not Found, and the backend never sees the request):
               curl -i --cacert {folder}/ca.pem {url}
+
+            The admin page (every device that connected; block one, then run the first curl again: 404):
+              {management}admin
 
             Health: curl {management}healthz
             Press Ctrl+C to stop.

@@ -56,10 +56,13 @@ public static class ConfigCompiler
         var proxy = ProxyConfigCompiler.Compile(configuration, sink);
         var backends = server ? BackendCompiler.Compile(options.Backends, proxy, baseDirectory, errors) : FrozenDictionary<string, BackendTls>.Empty;
         var managementAllowedHosts = ManagementCompiler.Compile(section.GetSection("Management"), options.Management, sink);
+        var managementAdmins = ManagementCompiler.Admins(options.Management, management, trustStores, errors);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
         var liveLimits = LiveLimitsCompiler.Compile(options.Limits, sink);
         var login = LoginCompiler.Compile(section.GetSection("Login"), options.Login, policies, baseDirectory, stateDirectory, errors, readSecrets: server);
+        var store = StoreCompiler.Compile(options.Store, stateDirectory, errors);
+        var enrollment = EnrollmentCompiler.Compile(options.Enrollment, baseDirectory, errors);
 
         policies.TryGetValue(GatewaySnapshot.DefaultName, out var defaultPolicy);
         trustStores.TryGetValue(defaultPolicy?.TrustStore ?? GatewaySnapshot.DefaultName, out var connectionStore);
@@ -95,12 +98,15 @@ public static class ConfigCompiler
             ClientIpHeader = clientIpHeader,
             GeoIp = geoIp,
             ManagementAllowedHosts = managementAllowedHosts,
+            ManagementAdmins = managementAdmins,
             CrlUrls = options.TrustStores.SelectMany(t => t.Value.CrlUrls.Select(u => (t.Key, u))).Where(p => Uri.TryCreate(p.u, UriKind.Absolute, out _)).Select(p => new CrlUrl(p.Key, new Uri(p.u))).ToList(),
             InputFiles = ConfigInputs.Files(options, baseDirectory, reload.CrlCacheDirectory),
             Proxy = proxy,
             Denials = denials.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             Backends = backends,
             Login = login,
+            Store = store,
+            Enrollment = enrollment,
         };
         return (snapshot, errors.All);
     }

@@ -46,7 +46,14 @@ public sealed class CountryLookup : IDisposable
 /// <param name="Url">The URL as configured.</param>
 /// <param name="Address">The IP to bind, or null for <c>localhost</c> (both loopbacks).</param>
 /// <param name="Port">The port; 0 picks a free one.</param>
-public sealed record ListenEndpoint(string Url, IPAddress? Address, int Port);
+public sealed record ListenEndpoint(string Url, IPAddress? Address, int Port)
+{
+    /// <summary>An <c>https://</c> URL: the listener serves TLS.</summary>
+    public bool IsTls => Url.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Bound to loopback only (<c>localhost</c> or a loopback address).</summary>
+    public bool IsLoopback => Address is null || IPAddress.IsLoopback(Address);
+}
 
 /// <summary>The server certificate, ready for SslStream (leaf + intermediates sent in the handshake).</summary>
 public sealed record ServerCertificate(X509Certificate2 Leaf, SslStreamCertificateContext Context, string Source);
@@ -133,6 +140,9 @@ public sealed record GatewaySnapshot(
     /// <summary><c>MtlsGate:Management:AllowedHosts</c>, lower-case without trailing dot: names answered besides loopback and IP literals.</summary>
     public FrozenSet<string> ManagementAllowedHosts { get; init; } = FrozenSet<string>.Empty;
 
+    /// <summary><c>MtlsGate:Management:Admins</c> and the trust store their certificates chain to; set only when the management listener serves TLS.</summary>
+    public ManagementAdmins? ManagementAdmins { get; init; }
+
     /// <summary>The host entry for an SNI name, or null (top-level settings).</summary>
     public CompiledHost? HostFor(string? serverName) =>
         serverName is { Length: > 0 } && Hosts.Count != 0 && Hosts.TryGetValue(serverName.TrimEnd('.'), out var host) ? host : null;
@@ -185,4 +195,10 @@ public sealed record GatewaySnapshot(
 
     /// <summary>The name logged for a route whose policy does not exist.</summary>
     public const string UnknownPolicyName = "(unknown policy)";
+
+    /// <summary><c>MtlsGate:Store</c>: the device inventory's database (read at start-up) and its intervals.</summary>
+    public StoreSettings Store { get; init; } = new(StoreKind.Sqlite, "", "", TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), StoreSection.DefaultMaxPendingDevices);
+
+    /// <summary><c>MtlsGate:Enrollment</c>: the CA folder the gateway may sign with, or none.</summary>
+    public EnrollmentSettings Enrollment { get; init; } = EnrollmentSettings.None;
 }

@@ -12,7 +12,9 @@ public static class ListenCompiler
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(errors);
         var gateway = CompileGatewayUrls(raw.GetSection(nameof(ListenSection.Gateway)), errors);
-        var management = CompileUrl(options.Management, $"{raw.Path}:{nameof(ListenSection.Management)}", "http", errors);
+        // https:// serves the management listener over TLS with an admin client certificate (ManagementCompiler.Admins).
+        var managementScheme = options.Management.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
+        var management = CompileUrl(options.Management, $"{raw.Path}:{nameof(ListenSection.Management)}", managementScheme, errors);
         if (management is { Address: { } address } && !IPAddress.IsLoopback(address) && !options.AllowRemoteManagement)
         {
             errors.Add($"{raw.Path}:{nameof(ListenSection.Management)}", $"'{management.Url}' is not a loopback address; the management listener (health, metrics) has no authentication, so exposing it must be explicit: set {raw.Path}:{nameof(ListenSection.AllowRemoteManagement)}: true.");

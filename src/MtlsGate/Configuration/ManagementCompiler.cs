@@ -1,11 +1,49 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Configuration;
+using MtlsGate.Policy;
+using MtlsGate.Tls;
 
 namespace MtlsGate.Configuration;
 
-/// <summary>Compiles <c>MtlsGate:Management</c>: the extra host names the management listener answers.</summary>
+/// <summary>Who may use a TLS management listener: an identity allow-list and the trust store their certificates must chain to.</summary>
+public sealed record ManagementAdmins(IdentityMatcher Identities, TrustStore TrustStore);
+
+/// <summary>Compiles <c>MtlsGate:Management</c>: the extra host names the management listener answers, and its admins.</summary>
 public static class ManagementCompiler
 {
+    private const string AdminsKey = "MtlsGate:Management:Admins";
+
+    /// <summary>
+    /// <c>Admins</c>, fail closed: an <c>https://</c> management listener needs at least one admin
+    /// identity and the <c>Default</c> trust store to check the certificates against; a plain-HTTP one
+    /// ignores them (returns null: <c>/admin</c> is then served on loopback only).
+    /// </summary>
+    public static ManagementAdmins? Admins(ManagementSection options, ListenEndpoint? management, IReadOnlyDictionary<string, TrustStore> trustStores, ConfigErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(trustStores);
+        ArgumentNullException.ThrowIfNull(errors);
+        var identities = options.Admins is { } admins ? IdentityCompiler.Identities(admins, AdminsKey, errors) : null;
+        if (management is not { IsTls: true })
+        {
+            return null;
+        }
+
+        if (options.Admins is null || IdentityCompiler.NamesNobody(options.Admins))
+        {
+            errors.Add(AdminsKey, $"required: the management listener '{management.Url}' serves TLS and admits only admin client certificates; list them (e.g. \"SubjectCommonNames\": [\"admin\"]) or use an http:// loopback URL.");
+            return null;
+        }
+
+        if (!trustStores.TryGetValue(GatewaySnapshot.DefaultName, out var store))
+        {
+            errors.Add($"MtlsGate:TrustStores:{GatewaySnapshot.DefaultName}:CaBundle", "required: admin client certificates of MtlsGate:Management:Admins are checked against the Default trust store.");
+            return null;
+        }
+
+        return identities is null ? null : new ManagementAdmins(identities, store);
+    }
+
     private const string Key = "MtlsGate:Management:AllowedHosts";
 
     /// <summary>Every entry must be a plain DNS name; returned lower-case, without a trailing dot.</summary>

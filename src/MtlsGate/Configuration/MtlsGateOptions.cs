@@ -69,6 +69,58 @@ public sealed class MtlsGateOptions
 
     /// <summary>Certificate OR login: an OpenID Connect login and the Bitwarden apps' cookie vendor (see <see cref="LoginSection"/>). Default absent.</summary>
     public LoginSection Login { get; set; } = new();
+
+    /// <summary>The device inventory's store (see <see cref="StoreSection"/>).</summary>
+    public StoreSection Store { get; set; } = new();
+
+    /// <summary>The CA the gateway may use (see <see cref="EnrollmentSection"/>).</summary>
+    public EnrollmentSection Enrollment { get; set; } = new();
+}
+
+/// <summary><c>MtlsGate:Store</c>: where the device inventory and the block list live.</summary>
+public sealed class StoreSection
+{
+    /// <summary>
+    /// Null (default): SQLite, <c>devices.db</c> in the state directory (WAL), for one gateway.
+    /// A PostgreSQL connection string (<c>Host=…;Database=…;Username=…</c>, Npgsql's keywords) shares
+    /// one inventory and one block list between replicas. Read at start-up (a change needs a restart).
+    /// It may hold a password: it is never logged or shown.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>How often the block list is read from the store: a block or unblock takes effect within this delay on every replica. Default 2 s.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the request observations collected in memory are written to the store. Default 1 s.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Most devices kept in memory between two writes (the bounded queue): a certificate not yet in it
+    /// when it is full is not recorded (counted in <c>mtlsgate_inventory_dropped</c> and logged);
+    /// decisions are never affected. Default 10000.
+    /// </summary>
+    public int MaxPendingDevices { get; set; } = DefaultMaxPendingDevices;
+
+    public const int DefaultMaxPendingDevices = 10_000;
+}
+
+/// <summary><c>MtlsGate:Enrollment</c>: the CA folder the running gateway may sign with.</summary>
+public sealed class EnrollmentSection
+{
+    /// <summary>
+    /// The folder <c>mtlsgate init</c> made (<c>ca.pem</c>, <c>ca.key</c>, <c>ca.crl</c>, <c>issued.json</c>);
+    /// relative paths resolve against the configuration file's folder. Default null: the gateway has no CA
+    /// key, revoking a device only marks it in the store (denied all the same) and enrolment is off. When
+    /// set, revoke also re-signs <c>ca.crl</c> there (list it in the trust store's <c>Crls</c> so it is reloaded).
+    /// </summary>
+    public string? CaFolder { get; set; }
+
+    /// <summary>
+    /// The gateway's address as phones reach it, used in enrolment links and their QR codes
+    /// (e.g. <c>https://vault.example.com</c>). Default: <c>https://</c> + the server certificate's first
+    /// DNS name (else <c>localhost</c>) + the gateway listener's port.
+    /// </summary>
+    public string? PublicUrl { get; set; }
 }
 
 /// <summary><c>MtlsGate:Management</c>: the plain-HTTP management listener (health, readiness, metrics).</summary>
@@ -82,6 +134,15 @@ public sealed class ManagementSection
     /// name makes that attack possible again for it, so list only names resolved by your own DNS.
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Who may use <c>/admin</c> when the management listener serves TLS (<c>Listen:Management</c> is an
+    /// <c>https://</c> URL): an identity allow-list as in policies (any-of), checked against the
+    /// <c>Default</c> trust store in the TLS handshake. Default none: an <c>https://</c> management
+    /// listener without admins is refused at start-up, and a plain-HTTP listener bound to a non-loopback
+    /// address never serves <c>/admin</c> (404).
+    /// </summary>
+    public IdentitiesSection? Admins { get; set; }
 }
 
 /// <summary><c>MtlsGate:Logging</c>. Levels per category stay in Serilog's own <c>Serilog:MinimumLevel</c>.</summary>
@@ -108,7 +169,11 @@ public sealed class ListenSection
     [ConfigOneOrMany]
     public string? Gateway { get; set; }
 
-    /// <summary>Plain-HTTP management listener. Default <c>http://127.0.0.1:8081</c> (loopback only: it has no authentication).</summary>
+    /// <summary>
+    /// Management listener. Default <c>http://127.0.0.1:8081</c> (loopback only: it has no authentication).
+    /// An <c>https://</c> URL serves it over TLS (the gateway's server certificate) and requires a client
+    /// certificate listed in <c>Management:Admins</c> for every request.
+    /// </summary>
     public string Management { get; set; } = DefaultManagement;
 
     /// <summary>Binding the management listener to a non-loopback address must be asked for explicitly. Default false.</summary>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
+using MtlsGate.Devices;
 using MtlsGate.Logging;
 using MtlsGate.Login;
 using MtlsGate.Policy;
@@ -18,7 +19,7 @@ namespace MtlsGate.Denials;
 /// evaluator decides, and a denial is answered here and never reaches the proxy. A forwarded request
 /// carries the decision on with it (<see cref="DecidedRequest"/>). Also writes the access event.
 /// </summary>
-public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, GatewayMeter metrics, ILoggerFactory loggers)
+public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, GatewayMeter metrics, ILoggerFactory loggers, DeviceInventory inventory, DeviceBlockList blockList)
 {
     private const string NoRoute = "(none)";
 
@@ -48,7 +49,9 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         {
             address = ClientAddress.Resolve(context, snapshot);
             session = LoginGate.SessionFor(context, snapshot, policy);   // Login/: certificate OR login
-            decision = PolicyEvaluator.Evaluate(identity, Facts(context, snapshot, policy, address) with { Session = session }, policy);
+            // The device inventory's block list is a fact like the others (an in-memory lookup, no I/O).
+            var facts = Facts(context, snapshot, policy, address) with { Session = session, DeviceVerdict = blockList.VerdictFor(identity.Sha256Fingerprint) };
+            decision = PolicyEvaluator.Evaluate(identity, facts, policy);
         }
 
         var routeId = route?.Config.RouteId ?? NoRoute;
@@ -91,6 +94,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         }
 
         metrics.RecordRequest(routeId, decision.Outcome, decision.Reason);
+        inventory.Observe(identity, address, context.Request.Headers.UserAgent.Count == 0 ? null : context.Request.Headers.UserAgent.ToString(), decision);
         if (_access.IsEnabled(LogLevel.Information))
         {
             Log.Access(_access, context.Request.Method, LoggedPath(context), routeId, Names.Of(decision.Outcome), Names.Of(decision.Reason),

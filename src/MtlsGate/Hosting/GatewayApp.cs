@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtlsGate.Configuration;
 using MtlsGate.Denials;
+using MtlsGate.Devices;
 using MtlsGate.Logging;
 using MtlsGate.Login;
 using MtlsGate.Management;
@@ -57,6 +58,8 @@ public static class GatewayApp
         builder.AddMtlsGateLogging(configuration);                                                         // Logging/
         builder.Services.AddSingleton(TimeProvider.System);                                                 // the one clock (tests replace it)
         builder.Services.AddMtlsGateState(state, configuration, new GatewayInputs(baseDirectory, files));   // Configuration/
+        builder.Services.AddMtlsGateDevices(state);                                                         // Devices/
+        builder.Services.AddMtlsGateEnrollment();                                                           // Devices/: one-time enrolment links
         builder.Services.AddMtlsGateManagement();                                                           // Management/
         builder.Services.AddMtlsGateReload();                                                               // Hosting/
         builder.AddMtlsGateListeners(state);                                                                // Hosting/
@@ -75,6 +78,7 @@ public static class GatewayApp
         app.UseMtlsGateManagement();      // Management/: the management listener's requests branch off here
         app.UseRequestTargetCheck();      // Denials/: 400 for targets a backend could read differently
         app.UseMtlsGateLogin();           // Login/: /.mtlsgate/login, logout, oidc/callback; the Bitwarden connector and vendor
+        app.UseMtlsGateEnrollment();      // Devices/: /.mtlsgate/enroll/{token}, the one path without a certificate; never the backend
         app.UseRouting();
         app.UseEncodedSlashRouteCheck();  // Denials/: %2F only on routes that allow it
         app.UseMtlsGateDecision();        // Denials/: decide once; deny here, or carry the decision on
@@ -89,6 +93,13 @@ public static class GatewayApp
         ArgumentNullException.ThrowIfNull(app);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var uris = addresses.Select(a => new Uri(a)).ToList();
+        if (app.Services.GetRequiredService<GatewayState>().Current.Management.IsTls && uris.Count > 1)
+        {
+            // Both listeners speak https: Kestrel binds (and lists) them in the order GatewayListener.Configure
+            // declares them, gateway endpoints first, the management listener last.
+            return (uris[..^1], uris[^1]);
+        }
+
         return (uris.Where(u => u.Scheme == "https").ToList(), uris.FirstOrDefault(u => u.Scheme == "http"));
     }
 

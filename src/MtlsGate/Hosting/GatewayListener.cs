@@ -76,6 +76,11 @@ public static class GatewayListener
         Listen(kestrel, snapshot.Management, listen =>
         {
             listen.Protocols = HttpProtocols.Http1;
+            if (snapshot.Management.IsTls)
+            {
+                listen.UseAdminTls(state, time, ConnectionLogger(listen));
+            }
+
             listen.Use(next => connection =>
             {
                 connection.Features.Set(ManagementConnectionFeature.Instance);

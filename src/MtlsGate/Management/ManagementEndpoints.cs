@@ -13,8 +13,9 @@ using Yarp.ReverseProxy;
 namespace MtlsGate.Management;
 
 /// <summary>
-/// The plain-HTTP management listener: <c>/healthz</c> (liveness), <c>/readyz</c> (readiness with
-/// reasons), <c>/metrics</c> (Prometheus text). Never proxied, no certificate, its own tiny router.
+/// The management listener: <c>/healthz</c> (liveness), <c>/readyz</c> (readiness with reasons),
+/// <c>/metrics</c> (Prometheus text), and the admin page under <c>/admin</c> (<see cref="AdminEndpoints"/>).
+/// Never proxied; plain HTTP on loopback, or TLS with an admin certificate (<see cref="AdminTls"/>).
 /// </summary>
 public static class ManagementEndpoints
 {
@@ -32,6 +33,7 @@ public static class ManagementEndpoints
         services.AddSingleton<ExpiryMonitor>();
         GatewayMetrics.ConfigurePrometheus();
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<AdminCsrf>();
         return services;
     }
 
@@ -63,6 +65,12 @@ public static class ManagementEndpoints
             return;
         }
 
+        if (AdminEndpoints.IsAdminPath(context.Request.Path.Value))
+        {
+            await AdminEndpoints.HandleAsync(context, static c => WriteAsync(c, StatusCodes.Status404NotFound, "text/plain", NotFound)).ConfigureAwait(false);
+            return;
+        }
+
         var method = context.Request.Method;
         if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
         {
@@ -77,7 +85,7 @@ public static class ManagementEndpoints
                 break;
             case ReadyPath:
                 var services = context.RequestServices;
-                var report = Readiness.Evaluate(services.GetRequiredService<GatewayState>(), services.GetRequiredService<TimeProvider>(), services.GetService<IProxyStateLookup>());
+                var report = Readiness.Evaluate(services.GetRequiredService<GatewayState>(), services.GetRequiredService<TimeProvider>(), services.GetService<IProxyStateLookup>(), services.GetService<Devices.DeviceStoreHealth>());
                 await WriteAsync(context, report.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, "application/json", report.ToJson()).ConfigureAwait(false);
                 break;
             case MetricsPath:

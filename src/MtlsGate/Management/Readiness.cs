@@ -12,11 +12,15 @@ public sealed record ReadinessReport(bool Ready, IReadOnlyList<ReadinessItem> Pr
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
+    /// <summary>The device store's state for <c>/readyz</c>: kind, up or down, where (file or host/database), the block list's age.</summary>
+    public object? Store { get; init; }
+
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(new
     {
         status = Ready ? "ready" : "not ready",
         problems = Problems,
         warnings = Warnings,
+        store = Store,
     }, Json);
 }
 
@@ -29,7 +33,15 @@ public sealed record ReadinessReport(bool Ready, IReadOnlyList<ReadinessItem> Pr
 /// </summary>
 public static class Readiness
 {
-    public static ReadinessReport Evaluate(GatewayState state, TimeProvider time, IProxyStateLookup? proxy)
+    public static ReadinessReport Evaluate(GatewayState state, TimeProvider time, IProxyStateLookup? proxy) => Evaluate(state, time, proxy, null);
+
+    /// <summary>
+    /// As above, with the device store: never reached since start-up (no block list loaded yet) is a
+    /// problem (a replica that cannot know who is blocked should not get traffic); down after a load is a
+    /// warning (every replica shares the store: a problem there would take them all out of rotation,
+    /// while the last loaded block list keeps deciding). Either way the store's kind and state are listed.
+    /// </summary>
+    public static ReadinessReport Evaluate(GatewayState state, TimeProvider time, IProxyStateLookup? proxy, Devices.DeviceStoreHealth? deviceStore)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(time);
@@ -96,12 +108,48 @@ public static class Readiness
             }
         }
 
+        if (deviceStore is not null)
+        {
+            DeviceStore(deviceStore, problems, warnings);
+        }
+
         if (state.LastReloadErrors.Count != 0)
         {
             warnings.Add(new("reload", $"the last reload was refused ({state.LastReloadErrors.Count} error(s), see the log); the last good configuration is serving"));
         }
 
-        return new ReadinessReport(problems.Count == 0, problems, warnings);
+        return new ReadinessReport(problems.Count == 0, problems, warnings)
+        {
+            Store = deviceStore is null ? null : new
+            {
+                kind = deviceStore.Kind,
+                state = deviceStore.Up ? "up" : "down",
+                location = deviceStore.Display,
+                schemaVersion = deviceStore.SchemaVersion,
+                blockListLoadedAt = deviceStore.BlockListLoadedAt,
+                downSince = deviceStore.DownSince,
+                error = deviceStore.LastError,
+            },
+        };
+    }
+
+    private static void DeviceStore(Devices.DeviceStoreHealth store, List<ReadinessItem> problems, List<ReadinessItem> warnings)
+    {
+        var check = $"store:{store.Kind}";
+        if (store.Up)
+        {
+            return;
+        }
+
+        var error = store.LastError is { } e ? $": {e}" : "";
+        if (store.BlockListLoadedAt is { } loaded)
+        {
+            warnings.Add(new(check, $"down since {store.DownSince:u}{error}; requests are decided with the block list loaded at {loaded:u}, and observations wait in memory"));
+        }
+        else
+        {
+            problems.Add(new(check, store.DownSince is null ? "not reached yet" : $"down since {store.DownSince:u}{error}; no block list loaded since start-up"));
+        }
     }
 
     /// <summary>

@@ -40,4 +40,6 @@ public enum DenyReason
     NoRoute,
     /// <summary>The connection is older than <c>MtlsGate:Limits:MaxConnectionLifetime</c>: this request is denied and the connection closed.</summary>
     ConnectionLifetimeExceeded,
+    /// <summary>The certificate's device is blocked in the device inventory (block list; revoked there: <see cref="Revoked"/>).</summary>
+    Blocked,
 }

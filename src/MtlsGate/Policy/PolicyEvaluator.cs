@@ -12,9 +12,9 @@ public static class PolicyEvaluator
 
     /// <summary>
     /// Order: host binding; network deny/allow; country deny/allow/unknown; then either no
-    /// requirement, a bypass network (LAN exemption), or the certificate: chain verdict, identity
-    /// allow-list, method restriction; with <see cref="Requirement.CertificateOrLogin"/> a login
-    /// session passes where the certificate does not (never past the network, country or host rules).
+    /// requirement, a bypass network (LAN exemption), or the certificate: chain verdict, the device
+    /// inventory's block list, identity allow-list, method restriction; with <see cref="Requirement.CertificateOrLogin"/>
+    /// a login session passes where the certificate does not (never past the network, country or host rules).
     /// Log-only mode turns any denial into "would deny".
     /// </summary>
     public static Decision Evaluate(ClientIdentity identity, RequestFacts request, CompiledPolicy policy)
@@ -89,6 +89,13 @@ public static class PolicyEvaluator
         if (identity.ChainVerdict != DenyReason.None)
         {
             return identity.ChainVerdict;
+        }
+
+        // A valid certificate of a device blocked or revoked in the inventory (checked on every request,
+        // so an open connection is cut off at its next one).
+        if (request.DeviceVerdict != DenyReason.None)
+        {
+            return request.DeviceVerdict;
         }
 
         if (policy.Identities is { } allowed && !allowed.Matches(identity))

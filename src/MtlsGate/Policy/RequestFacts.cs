@@ -13,4 +13,10 @@ public readonly record struct RequestFacts(string Method, IPAddress? ClientAddre
 
     /// <summary>The request's validated, allow-listed gateway login session, or null: counts only for <see cref="Requirement.CertificateOrLogin"/>.</summary>
     public LoginSession? Session { get; init; }
+
+    /// <summary>
+    /// The device inventory's verdict on the certificate (looked up by the middleware in the in-memory block
+    /// list): <see cref="DenyReason.Blocked"/>, <see cref="DenyReason.Revoked"/>, or <see cref="DenyReason.None"/>.
+    /// </summary>
+    public DenyReason DeviceVerdict { get; init; }
 }

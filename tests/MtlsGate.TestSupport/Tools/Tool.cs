@@ -26,6 +26,9 @@ public static class Tool
         ["ab"] = "apt-get install apache2-utils",
         ["kill"] = "apt-get install procps",
         ["nginx"] = "apt-get install nginx",
+        ["zbarimg"] = "apt-get install zbar-tools",
+        ["initdb"] = PostgresCluster.InstallCommand,
+        ["pg_ctl"] = PostgresCluster.InstallCommand,
     };
 
     /// <summary>True when <c>MTLSGATE_REQUIRE_TOOLS=1</c>: a missing tool fails instead of skipping.</summary>

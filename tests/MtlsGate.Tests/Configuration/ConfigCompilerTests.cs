@@ -174,7 +174,9 @@ public sealed class ConfigCompilerTests : IDisposable
     [InlineData("MtlsGate:Policies:Default:Mode", "Sometimes")]
     [InlineData("MtlsGate:Policies:Default:Deny:Status", "99")]
     [InlineData("MtlsGate:Forwarding:IdentityHeaders", "Carrier-Pigeon")]
-    [InlineData("MtlsGate:Listen:Management", "https://127.0.0.1:8081")]
+    [InlineData("MtlsGate:Listen:Management", "ftp://127.0.0.1:8081")]
+    [InlineData("MtlsGate:Enrollment:PublicUrl", "http://vault.example.com")]
+    [InlineData("MtlsGate:Enrollment:PublicUrl", "https://vault.example.com/enrol")]
     [InlineData("MtlsGate:Listen:Gateway", "https://gateway.example.com:8443")]
     [InlineData("MtlsGate:Limits:MaxRequestBodySize", "0")]
     public void Compile_BadValue_IsAnErrorNamingItsKey(string key, string value)
