@@ -50,7 +50,13 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             address = ClientAddress.Resolve(context, snapshot);
             session = LoginGate.SessionFor(context, snapshot, policy);   // Login/: certificate OR login
             // The device inventory's block list is a fact like the others (an in-memory lookup, no I/O).
-            var facts = Facts(context, snapshot, policy, address) with { Session = session, DeviceVerdict = blockList.VerdictFor(identity.Sha256Fingerprint) };
+            var device = blockList.VerdictFor(identity.Sha256Fingerprint);
+            if (device == DenyReason.None && session?.CertificateSha256 is { } sessionCertificate)
+            {
+                device = blockList.VerdictFor(sessionCertificate);   // a session started from a now-blocked device's certificate
+            }
+
+            var facts = Facts(context, snapshot, policy, address) with { Session = session, DeviceVerdict = device };
             decision = PolicyEvaluator.Evaluate(identity, facts, policy);
         }
 

@@ -169,7 +169,10 @@ public sealed class LoginSessions
     internal SessionToken FromCertificate(ClientIdentity identity, LoginSettings settings)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        return Start(settings, LoginMethod.Certificate, identity.Subject, identity.Names.Emails.Count != 0 ? identity.Names.Emails[0] : null, [], identity.NotAfter);
+        return Start(settings, LoginMethod.Certificate, identity.Subject, identity.Names.Emails.Count != 0 ? identity.Names.Emails[0] : null, [], identity.NotAfter) with
+        {
+            CertificateSha256 = identity.Sha256Fingerprint,
+        };
     }
 
     internal SessionToken Start(LoginSettings settings, LoginMethod method, string subject, string? email, IReadOnlyList<string> groups, DateTimeOffset? notAfter)

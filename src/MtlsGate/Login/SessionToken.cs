@@ -14,7 +14,8 @@ namespace MtlsGate.Login;
 /// </summary>
 internal sealed record SessionToken(byte[] Id, DateTimeOffset ExpiresAt, LoginMethod Method, string Subject, string? Email, IReadOnlyList<string> Groups)
 {
-    private const byte Version = 1;
+    // Version 2 adds the certificate a certificate-started session came from (version 1 tokens are refused: log in again).
+    private const byte Version = 2;
 
     /// <summary>The data-protection purpose: tokens of another purpose (or another application) never unprotect here.</summary>
     public const string Purpose = "MtlsGate.Login.Session.v1";
@@ -22,6 +23,9 @@ internal sealed record SessionToken(byte[] Id, DateTimeOffset ExpiresAt, LoginMe
     private const int MaxField = 64 * 1024;
 
     public string IdHex => Convert.ToHexStringLower(Id);
+
+    /// <summary>For a session started from a certificate: that certificate's SHA-256 (the device inventory blocks the session with the device); else null.</summary>
+    public string? CertificateSha256 { get; init; }
 
     public static SessionToken New(DateTimeOffset expiresAt, LoginMethod method, string subject, string? email, IReadOnlyList<string> groups) =>
         new(RandomNumberGenerator.GetBytes(16), expiresAt, method, subject, email, groups);
@@ -64,7 +68,7 @@ internal sealed record SessionToken(byte[] Id, DateTimeOffset ExpiresAt, LoginMe
         return token;
     }
 
-    public LoginSession ToSession() => new(IdHex, Subject, Email, Method, ExpiresAt);
+    public LoginSession ToSession() => new(IdHex, Subject, Email, Method, ExpiresAt) { CertificateSha256 = CertificateSha256 };
 
     private byte[] Serialize()
     {
@@ -82,6 +86,7 @@ internal sealed record SessionToken(byte[] Id, DateTimeOffset ExpiresAt, LoginMe
             writer.Write(group);
         }
 
+        writer.Write(CertificateSha256 ?? "");
         writer.Flush();
         return stream.ToArray();
     }
@@ -112,12 +117,16 @@ internal sealed record SessionToken(byte[] Id, DateTimeOffset ExpiresAt, LoginMe
                 groups[i] = reader.ReadString();
             }
 
+            var certificate = reader.ReadString();
             if (subject.Length is 0 or > MaxField || reader.BaseStream.Position != plain.Length)
             {
                 return null;
             }
 
-            return new SessionToken(id, expires, method, subject, email.Length == 0 ? null : email, groups);
+            return new SessionToken(id, expires, method, subject, email.Length == 0 ? null : email, groups)
+            {
+                CertificateSha256 = certificate.Length == 0 ? null : certificate,
+            };
         }
         catch (Exception ex) when (ex is EndOfStreamException or IOException or ArgumentOutOfRangeException or FormatException)
         {

@@ -18,7 +18,14 @@ public enum LoginMethod
 /// <param name="Email">A verified e-mail address, or null.</param>
 /// <param name="Method">How the session was started.</param>
 /// <param name="ExpiresAt">When the session ends.</param>
-public sealed record LoginSession(string Id, string Subject, string? Email, LoginMethod Method, DateTimeOffset ExpiresAt);
+public sealed record LoginSession(string Id, string Subject, string? Email, LoginMethod Method, DateTimeOffset ExpiresAt)
+{
+    /// <summary>
+    /// For a <see cref="LoginMethod.Certificate"/> session: the SHA-256 of the certificate it was started
+    /// from, so that blocking or revoking that device in the inventory ends the session too; else null.
+    /// </summary>
+    public string? CertificateSha256 { get; init; }
+}
 
 /// <summary>What a request refused on a <see cref="Requirement.CertificateOrLogin"/> route is answered with instead of the denial.</summary>
 public enum LoginPrompt

@@ -77,10 +77,15 @@ public static class PolicyEvaluator
 
         var certificate = CertificateReason(identity, request, policy);
 
-        // Certificate OR login: a valid session stands in for a certificate that is missing or refused.
-        return certificate != DenyReason.None && policy.Require == Requirement.CertificateOrLogin && request.Session is not null
-            ? DenyReason.None
-            : certificate;
+        if (certificate == DenyReason.None || policy.Require != Requirement.CertificateOrLogin || request.Session is null)
+        {
+            return certificate;
+        }
+
+        // Certificate OR login: a valid session stands in for a certificate that is missing or refused,
+        // never for a device blocked or revoked in the inventory (the presented certificate's, or the one
+        // a certificate-started session came from: a lost phone's session ends with its block).
+        return request.DeviceVerdict;
     }
 
     /// <summary>The certificate's part: chain verdict, identity allow-list, method restriction.</summary>

@@ -134,6 +134,22 @@ public sealed class LoginUnitTests : IDisposable
     }
 
     [Theory]
+    [InlineData(DenyReason.Blocked)]
+    [InlineData(DenyReason.Revoked)]
+    public void A_session_never_stands_in_for_a_device_blocked_or_revoked_in_the_inventory(DenyReason device)
+    {
+        var facts = RequestFacts.For("GET") with { Session = Session, DeviceVerdict = device };
+
+        Assert.Equal(Decision.Deny(device), PolicyEvaluator.Evaluate(ClientIdentity.None, facts, Policy(Requirement.CertificateOrLogin)));
+    }
+
+    [Fact]
+    public void A_blocked_device_gets_the_configured_denial_never_a_302_to_log_in_again()
+    {
+        Assert.Equal(LoginPrompt.None, LoginPrompts.For(Policy(Requirement.CertificateOrLogin), Decision.Deny(DenyReason.Blocked), browserNavigation: false, bitwardenApps: true));
+    }
+
+    [Theory]
     [InlineData(DenyReason.NoCertificate, true, false, LoginPrompt.LoginPage)]
     [InlineData(DenyReason.Expired, false, true, LoginPrompt.BitwardenConnector)]
     [InlineData(DenyReason.Revoked, false, false, LoginPrompt.None)]
