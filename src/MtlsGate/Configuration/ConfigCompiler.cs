@@ -55,6 +55,7 @@ public static class ConfigCompiler
         RouteCompiler.Validate(configuration.GetSection("ReverseProxy"), policies, policyNames, hosts, errors);
         var proxy = ProxyConfigCompiler.Compile(configuration, sink);
         var backends = server ? BackendCompiler.Compile(options.Backends, proxy, baseDirectory, errors) : FrozenDictionary<string, BackendTls>.Empty;
+        var edges = EdgesCompiler.Compile(options.Edges, baseDirectory, errors);
         var managementAllowedHosts = ManagementCompiler.Compile(section.GetSection("Management"), options.Management, sink);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
         var limits = LimitsCompiler.Compile(options.Limits, options.Tls, errors);
@@ -99,6 +100,7 @@ public static class ConfigCompiler
             Proxy = proxy,
             Denials = denials.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             Backends = backends,
+            Edges = edges,
         };
         return (snapshot, errors.All);
     }

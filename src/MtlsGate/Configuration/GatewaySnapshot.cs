@@ -146,6 +146,9 @@ public sealed record GatewaySnapshot(
     /// <summary><c>MtlsGate:Backends</c>: mutual TLS per YARP cluster id (case-insensitive); a cluster not listed uses YARP's default client.</summary>
     public FrozenDictionary<string, BackendTls> Backends { get; init; } = FrozenDictionary<string, BackendTls>.Empty;
 
+    /// <summary><c>MtlsGate:Edges</c>: where forwarded client certificates may come from; empty: nowhere (they are stripped).</summary>
+    public EdgeSet Edges { get; init; } = EdgeSet.Empty;
+
     /// <summary>
     /// The policy a route names in its <c>MtlsGate.Policy</c> metadata; absent: the default. An unknown
     /// name (the compile refuses it, but routes and snapshot could disagree for a moment) denies

@@ -66,6 +66,9 @@ public sealed class MtlsGateOptions
 
     /// <summary>Mutual TLS to the backend, per YARP cluster id (see <see cref="BackendSection"/>). Default none.</summary>
     public Dictionary<string, BackendSection> Backends { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Where forwarded client certificates may come from, by name (see <see cref="EdgeSection"/>). Default none.</summary>
+    public Dictionary<string, EdgeSection> Edges { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary><c>MtlsGate:Management</c>: the plain-HTTP management listener (health, readiness, metrics).</summary>

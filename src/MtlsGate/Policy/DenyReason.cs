@@ -40,4 +40,9 @@ public enum DenyReason
     NoRoute,
     /// <summary>The connection is older than <c>MtlsGate:Limits:MaxConnectionLifetime</c>: this request is denied and the connection closed.</summary>
     ConnectionLifetimeExceeded,
+    /// <summary>
+    /// A certificate forwarded by an authenticated edge (<c>MtlsGate:Edges</c>) could not be read: not
+    /// the edge's format, not base64, not DER, over the size or chain-length cap.
+    /// </summary>
+    ForwardedCertificateInvalid,
 }
