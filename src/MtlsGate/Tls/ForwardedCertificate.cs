@@ -257,7 +257,7 @@ public static class ForwardedCertificateReader
                 return ForwardedCertificate.Invalid($"{Xfcc}: Chain= has more than {MaxChainLength + 1} certificates");
             }
 
-            if (!remaining[fields.Label].SequenceEqual("CERTIFICATE") || !TryBase64(remaining[fields.Base64Data], out var der) || !TryLoad(der, out var member, out _))
+            if (!remaining[fields.Label].SequenceEqual("CERTIFICATE") || !TryPemData(remaining, fields, out var der) || !TryLoad(der, out var member, out _))
             {
                 DisposeAll(certificates);
                 return ForwardedCertificate.Invalid($"{Xfcc}: Chain= member {certificates.Count + 1} is not a PEM certificate");
@@ -338,7 +338,14 @@ public static class ForwardedCertificateReader
     {
         der = [];
         var span = pem.AsSpan();
-        return PemEncoding.TryFind(span, out var fields) && span[fields.Label].SequenceEqual("CERTIFICATE") && TryBase64(span[fields.Base64Data], out der);
+        return PemEncoding.TryFind(span, out var fields) && span[fields.Label].SequenceEqual("CERTIFICATE") && TryPemData(span, fields, out der);
+    }
+
+    /// <summary>PEM's base64 (line breaks allowed; PemEncoding already checked it and knows its decoded length).</summary>
+    private static bool TryPemData(ReadOnlySpan<char> pem, PemFields fields, out byte[] der)
+    {
+        der = new byte[fields.DecodedDataLength];
+        return Convert.TryFromBase64Chars(pem[fields.Base64Data], der, out var written) && written == der.Length;
     }
 
     /// <summary>Exactly one DER SEQUENCE (checked before the platform parses it), then an X.509 certificate.</summary>
