@@ -26,6 +26,8 @@ public static class Tool
         ["ab"] = "apt-get install apache2-utils",
         ["kill"] = "apt-get install procps",
         ["nginx"] = "apt-get install nginx",
+        ["haproxy"] = "apt-get install haproxy",
+        ["python3"] = "apt-get install python3",
     };
 
     /// <summary>True when <c>MTLSGATE_REQUIRE_TOOLS=1</c>: a missing tool fails instead of skipping.</summary>
