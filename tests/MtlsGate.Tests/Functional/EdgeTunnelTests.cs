@@ -69,6 +69,9 @@ public sealed class EdgeTunnelTests : IAsyncLifetime
         Assert.Null(seen.Header("Client-Cert"));
         await Eventually.TrueAsync(() => AccessLines("/tunnel/good").Count == 1, TimeSpan.FromSeconds(5), "access line");
         Assert.Contains("source=tunnel", AccessLines("/tunnel/good").Single(), StringComparison.Ordinal);
+        using var management = new HttpClient { BaseAddress = _gateway.ManagementUri };
+        var metrics = await management.GetStringAsync("/metrics");
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("mtlsgate_forwarded_requests", StringComparison.Ordinal) && l.Contains("edge=\"tunnel\"", StringComparison.Ordinal) && l.Contains("decision=\"Allow\"", StringComparison.Ordinal));
     }
 
     [Fact]
