@@ -83,7 +83,7 @@ public sealed class ConnectionIdentityFeature
         if (certificate is not X509Certificate2 leaf)
         {
             _identity = ClientIdentity.None;
-            return !_rejectAtHandshake;
+            return !_rejectAtHandshake || IsAddressEdge();
         }
 
         if (IsPinnedEdge(leaf))
@@ -95,7 +95,7 @@ public sealed class ConnectionIdentityFeature
         var judgement = chain is null ? new ChainJudgement(DenyReason.Untrusted, DateTimeOffset.MaxValue) : ChainValidator.Judge(TrustStore, chain, leaf, _time.GetUtcNow());
         _identity = Track(new ClientIdentity(leaf, judgement.Reason, judgement.ValidUntil));
         _presented = chain is null ? null : PresentedIntermediates(chain);
-        return !_rejectAtHandshake || _identity.IsValid;
+        return !_rejectAtHandshake || _identity.IsValid || IsAddressEdge();
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed class ConnectionIdentityFeature
             _identity = certificate is null ? ClientIdentity.None : Track(Judged(TrustStore, certificate, _time.GetUtcNow()));
         }
 
-        return !_rejectAtHandshake || _identity.IsValid;
+        return !_rejectAtHandshake || _identity.IsValid || IsAddressEdge();
     }
 
     /// <summary>
@@ -138,6 +138,10 @@ public sealed class ConnectionIdentityFeature
 
         return false;
     }
+
+    /// <summary>A connection from an address-only edge's networks is the edge's: not refused at the handshake for its own certificate.</summary>
+    private bool IsAddressEdge() =>
+        !Edges.IsEmpty && Edges.ByAddress((Connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address) is not null;
 
     /// <summary>The identity judged against another trust store (a policy may name its own); computed once per connection.</summary>
     public ClientIdentity IdentityFor(TrustStore store)

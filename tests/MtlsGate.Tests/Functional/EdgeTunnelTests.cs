@@ -241,3 +241,33 @@ public sealed class EdgeTunnelAddressTests
         Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/refused");
     }
 }
+
+/// <summary>An address-only edge (<c>TrustedProxies</c> alone): every TLS connection from its networks is the edge, even with RejectAtHandshake.</summary>
+public sealed class EdgeByAddressTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_TLS_connection_from_an_address_only_edge_forwards_its_clients_certificates(bool rejectAtHandshake)
+    {
+        await using var gateway = await TestGateway.StartAsync(config =>
+        {
+            config["MtlsGate"]!["Edges"] = new JsonObject { ["lan-proxy"] = new JsonObject { ["TrustedProxies"] = new JsonArray("127.0.0.1") } };
+            config["MtlsGate"]!["Tls"] = new JsonObject { ["RejectAtHandshake"] = rejectAtHandshake };
+        });
+        using var edge = gateway.Client(null);
+
+        async Task<HttpStatusCode> Send(string path, byte[] der)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("Client-Cert", ":" + Convert.ToBase64String(der) + ":");
+            using var response = await edge.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await Send("/lan/good", TestPki.Instance.Good.RawData));
+        Assert.Equal(HttpStatusCode.NotFound, await Send("/lan/other", TestPki.Instance.OtherRootLeaf.RawData));
+        Assert.Equal("lan-proxy", Assert.Single(gateway.Backend.Requests, r => r.Path == "/lan/good").One("X-Client-Cert-Source"));
+        Assert.DoesNotContain(gateway.Backend.Requests, r => r.Path == "/lan/other");
+    }
+}
