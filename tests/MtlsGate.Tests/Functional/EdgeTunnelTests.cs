@@ -155,7 +155,6 @@ public sealed class EdgeTunnelTests : IAsyncLifetime
     public async Task A_certificate_with_CR_LF_in_its_subject_is_judged_like_any_other_and_never_splits_a_header_or_a_log_line()
     {
         using var tunnel = Tunnel();
-        using var evil = Pki.NastySubject;
 
         using var response = await tunnel.SendAsync(Forwarded("/hostile/crlf", Sequence(Pki.NastySubject.RawData)));
 
@@ -223,13 +222,13 @@ public sealed class EdgeTunnelAddressTests
             });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Loopback, gateway.EdgeUris.Single().Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /refused HTTP/1.1\r\nHost: x\r\nClient-Cert: :{Convert.ToBase64String(TestPki.Instance.Good.RawData)}:\r\n\r\n"));
-
         var buffer = new byte[256];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         int read;
         try
         {
+            // The gateway may drop the connection before the request is even written (a reset).
+            await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /refused HTTP/1.1\r\nHost: x\r\nClient-Cert: :{Convert.ToBase64String(TestPki.Instance.Good.RawData)}:\r\n\r\n"));
             read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
         }
         catch (SocketException)
