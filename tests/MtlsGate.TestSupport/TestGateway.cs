@@ -30,7 +30,14 @@ public sealed class TestGateway : IAsyncDisposable
         var (gateway, management) = GatewayApp.BoundAddresses(app);
         GatewayUri = new Uri($"https://localhost:{gateway[0].Port}/");
         ManagementUri = management!;
+        // Edge listeners (MtlsGate:Edges:NAME:Listen) are bound after the management listener, in name order.
+        var addresses = app.Services.GetService(typeof(Microsoft.AspNetCore.Hosting.Server.IServer)) is Microsoft.AspNetCore.Hosting.Server.IServer server
+            ? server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [] : [];
+        EdgeUris = addresses.Select(a => new Uri(a)).Where(u => u.Scheme == "http").Skip(1).Select(u => new Uri($"http://127.0.0.1:{u.Port}/")).ToList();
     }
+
+    /// <summary>The plain-HTTP listeners of edges with <c>Listen</c>, in edge-name order (as 127.0.0.1 URLs).</summary>
+    public IReadOnlyList<Uri> EdgeUris { get; }
 
     public Uri GatewayUri { get; }
 

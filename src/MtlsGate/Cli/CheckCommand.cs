@@ -45,6 +45,7 @@ public static class CheckCommand
 
         BackendCheck.Print(snapshot, Console.Out, DateTimeOffset.UtcNow);
         LoginCheck.Print(snapshot, Console.Out);
+        EdgeCheck.Print(snapshot, Console.Out, DateTimeOffset.UtcNow);
         Console.Out.WriteLine();
         Console.Out.WriteLine("Effective policy and trust store per route (connections without a configured host; then each host where it differs):");
         Console.Out.WriteLine($"{"ROUTE",-20} {"PATH",-30} {"POLICY",-12} {"REQUIRE",-18} {"MODE",-8} {"TRUST",-10} DENY");

@@ -25,7 +25,7 @@ public static class VerifyCommand
         var certificatePath = args.FirstOrDefault(a => !a.StartsWith('-') && !InitCommand.IsOptionValue(args, a));
         if (certificatePath is null)
         {
-            Console.Error.WriteLine("usage: mtlsgate verify CERT [--chain FILE] [--host H] [--path P] [--ip ADDRESS] [--method M] [--at TIME] [--config FILE]");
+            Console.Error.WriteLine("usage: mtlsgate verify CERT [--chain FILE] [--host H] [--path P] [--ip ADDRESS] [--method M] [--at TIME] [--forwarded EDGE] [--config FILE]");
             return CommandLine.UsageOrConfigurationError;
         }
 
@@ -83,6 +83,28 @@ public static class VerifyCommand
         var hostName = CommandLine.OptionValue(args, "--host");
         var (routeId, policyName) = RouteFor(configuration, CommandLine.OptionValue(args, "--path"));
         var (policy, store) = PolicyResolution.For(snapshot, hostName, policyName);
+        Edge? edge = null;
+        if (CommandLine.OptionValue(args, "--forwarded") is { } edgeName && (edge = snapshot.Edges.Named(edgeName)) is null)
+        {
+            var known = snapshot.Edges.IsEmpty ? "none configured" : string.Join(", ", snapshot.Edges.All.Select(e => e.Name));
+            Console.Error.WriteLine($"verify: --forwarded '{edgeName}' is not an edge of MtlsGate:Edges ({known}).");
+            return CommandLine.UsageOrConfigurationError;
+        }
+
+        var sourceLine = ClientIdentity.Direct + " (the client's own TLS connection)";
+        if (edge is not null)
+        {
+            // As if it came through the edge: written in its format, read back by the request path's reader.
+            var (certificateHeader, chainHeader) = ForwardedCertificateReader.Write(edge.Format, leaf, [.. chain]);
+            var forwarded = ForwardedCertificateReader.Read(edge.Format, certificateHeader, chainHeader);
+            if (forwarded.Leaf is { } read)
+            {
+                (leaf, chain) = (read, forwarded.Chain ?? []);
+            }
+
+            sourceLine = $"edge {edge.Name}: {EdgeCheck.Sources(edge)}; read from {EdgeCheck.Headers(edge.Format)}" + (forwarded.Problem is { } problem ? $" ({problem})" : "");
+        }
+
         var verdict = store is not null ? ChainValidator.Validate(store, leaf, chain, at) : DenyReason.Untrusted;
         System.Net.IPAddress? address = null;
         if (CommandLine.OptionValue(args, "--ip") is { } ipText && !System.Net.IPAddress.TryParse(ipText, out address))
@@ -110,6 +132,7 @@ public static class VerifyCommand
               sha256     {Fingerprint.Sha256(leaf)}
               valid      {leaf.NotBefore.ToUniversalTime():u} .. {leaf.NotAfter.ToUniversalTime():u}
             at           {at:u}
+            source       {sourceLine}
             host         {hostLine}
             route        {routeId ?? "(none: default policy)"}
             policy       {policy.Name} (require {policy.Require}, mode {policy.Mode}, trust store {store?.Name ?? policy.TrustStore}{policyExtras})
@@ -136,6 +159,8 @@ public static class VerifyCommand
         DenyReason.NetworkNotAllowed => "the client address is outside AllowNetworks or inside DenyNetworks",
         DenyReason.CountryNotAllowed => "the client's country is not allowed",
         DenyReason.CountryUnknown => "country rules apply and the client's country is unknown",
+        DenyReason.ForwardedCertificateInvalid => "the edge forwarded a value that is not a certificate in its format (not base64, not DER, too large, too long a chain)",
+        DenyReason.HostMismatch => "the request's Host does not belong to the host its TLS connection was made for",
         _ => reason.ToString(),
     };
 

@@ -55,6 +55,7 @@ public static class ConfigCompiler
         RouteCompiler.Validate(configuration.GetSection("ReverseProxy"), policies, policyNames, hosts, errors);
         var proxy = ProxyConfigCompiler.Compile(configuration, sink);
         var backends = server ? BackendCompiler.Compile(options.Backends, proxy, baseDirectory, errors) : FrozenDictionary<string, BackendTls>.Empty;
+        var edges = EdgesCompiler.Compile(options.Edges, baseDirectory, errors);
         var managementAllowedHosts = ManagementCompiler.Compile(section.GetSection("Management"), options.Management, sink);
         var managementAdmins = ManagementCompiler.Admins(options.Management, management, trustStores, errors);
         var forwarding = SettingsCompiler.Forwarding(options.Forwarding, errors);
@@ -107,6 +108,7 @@ public static class ConfigCompiler
             Login = login,
             Store = store,
             Enrollment = enrollment,
+            Edges = edges,
         };
         return (snapshot, errors.All);
     }

@@ -59,6 +59,11 @@ public static class ConfigInputs
             files.AddRange([backend.ClientCertificate?.Path, backend.ClientCertificate?.KeyPath, backend.CaBundle]);
         }
 
+        foreach (var edge in options.Edges.Values)
+        {
+            files.AddRange(edge.PinnedCertificateFiles);
+        }
+
         var resolved = new List<string>();
         foreach (var file in files)
         {

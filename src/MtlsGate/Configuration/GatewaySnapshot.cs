@@ -159,6 +159,9 @@ public sealed record GatewaySnapshot(
     /// <summary><c>MtlsGate:Login</c>, or null when login is not configured.</summary>
     public LoginSettings? Login { get; init; }
 
+    /// <summary><c>MtlsGate:Edges</c>: where forwarded client certificates may come from; empty: nowhere (they are stripped).</summary>
+    public EdgeSet Edges { get; init; } = EdgeSet.Empty;
+
     /// <summary>
     /// The policy a route names in its <c>MtlsGate.Policy</c> metadata; absent: the default. An unknown
     /// name (the compile refuses it, but routes and snapshot could disagree for a moment) denies

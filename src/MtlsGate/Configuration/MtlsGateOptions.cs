@@ -67,6 +67,9 @@ public sealed class MtlsGateOptions
     /// <summary>Mutual TLS to the backend, per YARP cluster id (see <see cref="BackendSection"/>). Default none.</summary>
     public Dictionary<string, BackendSection> Backends { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Where forwarded client certificates may come from, by name (see <see cref="EdgeSection"/>). Default none.</summary>
+    public Dictionary<string, EdgeSection> Edges { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Certificate OR login: an OpenID Connect login and the Bitwarden apps' cookie vendor (see <see cref="LoginSection"/>). Default absent.</summary>
     public LoginSection Login { get; set; } = new();
 

@@ -39,12 +39,14 @@ public static class DenialResponder
 
     /// <summary>
     /// Closes the whole connection without writing: on HTTP/1.1 zero bytes, on HTTP/2 the connection
-    /// (aborting only the request would reset just its stream).
+    /// (aborting only the request would reset just its stream) — except on an edge's connection.
     /// </summary>
     private static void Close(HttpContext context)
     {
         var feature = context.Features.Get<ConnectionIdentityFeature>();
-        if (feature is not null)
+        // An edge's connection (MtlsGate:Edges) carries other clients' requests too (HTTP/2 streams from
+        // a CDN): only this request is aborted (its stream reset; HTTP/1.1 ends the connection anyway).
+        if (feature is not null && context.Features.Get<EdgeConnection>() is null)
         {
             feature.ClosedByPolicy = true;
             feature.Connection.Abort(new ConnectionAbortedException("Denied: closed by policy."));

@@ -26,6 +26,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
     /// <summary>Logged status of a silent close (nginx's convention): nothing was sent.</summary>
     public const int ClosedStatus = 444;
     private readonly ILogger _access = loggers.CreateLogger("MtlsGate.Access");
+    private readonly ILogger _edges = loggers.CreateLogger("MtlsGate.Edges");
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -37,7 +38,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         // connection past MaxConnectionLifetime (this request is denied, then the connection closes).
         var connection = context.Features.Get<ConnectionIdentityFeature>();
         var tooOld = connection is not null && !connection.Refresh(snapshot.LiveLimits.MaxConnectionLifetime);
-        var (policy, identity) = Resolve(connection, snapshot, route);
+        var (policy, identity) = Resolve(context, connection, snapshot, route, _edges);
         IPAddress? address = null;
         LoginSession? session = null;
         Decision decision;
@@ -99,12 +100,12 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             await next(context).ConfigureAwait(false);
         }
 
-        metrics.RecordRequest(routeId, decision.Outcome, decision.Reason);
+        metrics.RecordRequest(routeId, decision.Outcome, decision.Reason, identity.Source);
         inventory.Observe(identity, address, context.Request.Headers.UserAgent.Count == 0 ? null : context.Request.Headers.UserAgent.ToString(), decision);
         if (_access.IsEnabled(LogLevel.Information))
         {
             Log.Access(_access, context.Request.Method, LoggedPath(context), routeId, Names.Of(decision.Outcome), Names.Of(decision.Reason),
-                identity.EncodedSubject, identity.Sha256Fingerprint, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                identity.EncodedSubject, identity.Sha256Fingerprint, identity.Source, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 
@@ -122,8 +123,10 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
     /// </summary>
     private static bool HostMatches(HttpContext context, GatewaySnapshot snapshot)
     {
-        if (snapshot.Hosts.Count == 0)
+        if (snapshot.Hosts.Count == 0 || ForwardedIdentity.EdgeOf(context) is not null)
         {
+            // An edge's requests chose their host (and its trust store) by their forwarded Host: no TLS
+            // connection of the client's here to bind them to.
             return true;
         }
 
@@ -139,10 +142,17 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
     /// The route's policy and the connection's identity judged against the trust store
     /// <see cref="PolicyResolution.For"/> names: a configured host's own store on its connections, else the policy's.
     /// </summary>
-    private static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(ConnectionIdentityFeature? connection, GatewaySnapshot snapshot, RouteModel? route)
+    private static (CompiledPolicy Policy, ClientIdentity Identity) Resolve(HttpContext context, ConnectionIdentityFeature? connection, GatewaySnapshot snapshot, RouteModel? route, ILogger edges)
     {
         string? policyName = null;
         route?.Config.Metadata?.TryGetValue(ConfigCompiler.PolicyMetadataKey, out policyName);
+        if (ForwardedIdentity.EdgeOf(context) is { } edge)
+        {
+            // Through an authenticated edge: the forwarded Host and certificate, same resolution and validator.
+            var (edgePolicy, edgeStore) = PolicyResolution.For(snapshot, ForwardedIdentity.HostOf(context, snapshot), policyName);
+            return (edgePolicy, ForwardedIdentity.Resolve(edge, context, edgeStore, edges));
+        }
+
         var (policy, store) = PolicyResolution.For(snapshot, connection?.HostName, policyName);
         if (connection is null)
         {

@@ -83,6 +83,7 @@ public sealed class DeviceInventory(int capacity, TimeProvider time)
                 entry.LastSeen = now;
                 entry.Address = address ?? entry.Address;
                 entry.UserAgent = userAgent ?? entry.UserAgent;
+                entry.Source = identity.Source;
                 if (decision.Forwards)
                 {
                     entry.Allowed++;
@@ -124,7 +125,7 @@ public sealed class DeviceInventory(int capacity, TimeProvider time)
 
                 batch.Add(new DeviceObservation(key, entry.Subject, entry.Issuer, entry.Serial, entry.NotAfter, entry.FirstSeen, entry.LastSeen,
                     entry.Address?.ToString(), entry.Address is { } a && country is not null ? country(a) : null, entry.UserAgent,
-                    entry.Allowed, entry.Denied, entry.LastDeny is { } r ? Names.Of(r) : null, "direct"));
+                    entry.Allowed, entry.Denied, entry.LastDeny is { } r ? Names.Of(r) : null, entry.Source));
                 entry.Allowed = 0;
                 entry.Denied = 0;
                 entry.LastDeny = null;
@@ -187,6 +188,7 @@ public sealed class DeviceInventory(int capacity, TimeProvider time)
         public DateTimeOffset LastSeen = now;
         public IPAddress? Address;
         public string? UserAgent;
+        public string Source = identity.Source;   // "direct" or the edge that forwarded the certificate (the latest)
         public long Allowed;
         public long Denied;
         public DenyReason? LastDeny;

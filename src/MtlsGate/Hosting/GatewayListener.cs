@@ -87,6 +87,9 @@ public static class GatewayListener
                 return next(connection);
             });
         });
+
+        // Loopback plain-HTTP listeners of tunnel edges (MtlsGate:Edges:NAME:Listen), after management.
+        EdgeListeners.Configure(kestrel, state, time);
     }
 
     private static void Listen(KestrelServerOptions kestrel, ListenEndpoint endpoint, Action<ListenOptions> configure)
@@ -114,7 +117,7 @@ public static class GatewayListener
                 // SNI picks the host entry: its server certificate and trust store; else the top level.
                 var host = snapshot.HostFor(context.ClientHelloInfo.ServerName);
                 var store = host?.TrustStore ?? snapshot.ConnectionTrustStore ?? EmptyTrustStore.Instance;
-                var feature = new ConnectionIdentityFeature(context.Connection, store, snapshot.RejectAtHandshake, time) { HostName = host?.Name };
+                var feature = new ConnectionIdentityFeature(context.Connection, store, snapshot.RejectAtHandshake, time) { HostName = host?.Name, Edges = snapshot.Edges };
                 context.Connection.Features.Set(feature);
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
@@ -143,6 +146,13 @@ public static class GatewayListener
             if (!accepted)
             {
                 connection.Abort(new ConnectionAbortedException("Client certificate refused at the handshake."));
+                return;
+            }
+
+            // An edge (pinned certificate or address, MtlsGate:Edges) forwards its clients' certificates.
+            if (!EdgeListeners.AttachToTlsConnection(connection, feature!, time, ConnectionLogger(listen)))
+            {
+                connection.Abort(new ConnectionAbortedException("Edge connection refused."));
                 return;
             }
 

@@ -112,7 +112,8 @@ public sealed class ReloadService : BackgroundService
                 if (snapshot is not null && compileErrors.Count == 0)
                 {
                     var previous = state.Current;
-                    if (!snapshot.GatewayEndpoints.SequenceEqual(previous.GatewayEndpoints) || snapshot.Management != previous.Management || snapshot.Limits != previous.Limits)
+                    if (!snapshot.GatewayEndpoints.SequenceEqual(previous.GatewayEndpoints) || snapshot.Management != previous.Management || snapshot.Limits != previous.Limits
+                        || !snapshot.Edges.All.Select(e => e.Listen).SequenceEqual(previous.Edges.All.Select(e => e.Listen)))
                     {
                         Log.ReloadNeedsRestart(logger);
                     }

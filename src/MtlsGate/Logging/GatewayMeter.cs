@@ -24,6 +24,9 @@ public sealed class GatewayMeter : IDisposable
     // Routes come from the configuration, so the cells are bounded.
     private readonly ConcurrentDictionary<RequestKey, StrongBox<long>> _requests = new();
 
+    // Requests whose certificate an edge forwarded (MtlsGate:Edges), by edge, decision and reason.
+    private readonly ConcurrentDictionary<ForwardedKey, StrongBox<long>> _forwarded = new();
+
     public GatewayMeter()
     {
         Meter = new Meter(MeterName);
@@ -32,19 +35,38 @@ public sealed class GatewayMeter : IDisposable
                 new KeyValuePair<string, object?>("decision", Names.Of(cell.Key.Decision)),
                 new KeyValuePair<string, object?>("reason", Names.Of(cell.Key.Reason)))),
             description: "Requests by route, decision (Allow, Deny, WouldDeny) and reason.");
+        Meter.CreateObservableCounter("forwarded.requests", () => _forwarded.Select(cell => new Measurement<long>(Volatile.Read(ref cell.Value.Value),
+                new KeyValuePair<string, object?>("edge", cell.Key.Edge),
+                new KeyValuePair<string, object?>("decision", Names.Of(cell.Key.Decision)),
+                new KeyValuePair<string, object?>("reason", Names.Of(cell.Key.Reason)))),
+            description: "Requests whose client certificate an edge forwarded (MtlsGate:Edges), by edge, decision and reason.");
         _connections = Meter.CreateCounter<long>("tls.connections", description: "TLS connections by client-certificate verdict (None = valid).");
     }
 
     /// <summary>The meter the other instruments are created on.</summary>
     public Meter Meter { get; }
 
-    public void RecordRequest(string route, Outcome decision, DenyReason reason) =>
+    /// <summary>Counts a decided request.</summary>
+    /// <param name="route">The route id (or "(none)").</param>
+    /// <param name="decision">The outcome.</param>
+    /// <param name="reason">The deny reason (None when allowed).</param>
+    /// <param name="source">The identity's source: <c>direct</c>, or the edge that forwarded it (also counted in <c>forwarded.requests</c>).</param>
+    public void RecordRequest(string route, Outcome decision, DenyReason reason, string source = ClientIdentity.Direct)
+    {
         Interlocked.Increment(ref _requests.GetOrAdd(new RequestKey(route, decision, reason), static _ => new StrongBox<long>()).Value);
+        if (source != ClientIdentity.Direct)
+        {
+            // Edge names come from the configuration: bounded.
+            Interlocked.Increment(ref _forwarded.GetOrAdd(new ForwardedKey(source, decision, reason), static _ => new StrongBox<long>()).Value);
+        }
+    }
 
     public void RecordConnection(DenyReason verdict) =>
         _connections.Add(1, new KeyValuePair<string, object?>("verdict", Names.Of(verdict)));
 
     public void Dispose() => Meter.Dispose();
+
+    private readonly record struct ForwardedKey(string Edge, Outcome Decision, DenyReason Reason);
 
     private readonly record struct RequestKey(string Route, Outcome Decision, DenyReason Reason);
 }

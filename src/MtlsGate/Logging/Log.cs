@@ -19,8 +19,8 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Information, "Trust store {TrustStore}: {Roots} root(s), {Intermediates} intermediate(s)", EventName = "TrustStoreLoaded")]
     public static partial void TrustStoreLoaded(ILogger logger, string trustStore, int roots, int intermediates);
 
-    [LoggerMessage(3001, LogLevel.Information, "{Method} {Path} route={Route} decision={Decision} reason={Reason} subject={Subject} sha256={Fingerprint} status={Status} in {ElapsedMs:0.0} ms", EventName = "Access")]
-    public static partial void Access(ILogger logger, string method, string path, string route, string decision, string reason, string subject, string fingerprint, int status, double elapsedMs);
+    [LoggerMessage(3001, LogLevel.Information, "{Method} {Path} route={Route} decision={Decision} reason={Reason} subject={Subject} sha256={Fingerprint} source={Source} status={Status} in {ElapsedMs:0.0} ms", EventName = "Access")]
+    public static partial void Access(ILogger logger, string method, string path, string route, string decision, string reason, string subject, string fingerprint, string source, int status, double elapsedMs);
 
     [LoggerMessage(3002, LogLevel.Warning, "Would deny ({Reason}) {Method} {Path} route={Route} policy={Policy} sha256={Fingerprint}: log-only mode, forwarded", EventName = "WouldDeny")]
     public static partial void WouldDeny(ILogger logger, DenyReason reason, string method, string path, string route, string policy, string fingerprint);

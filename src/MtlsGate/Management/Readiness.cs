@@ -97,6 +97,7 @@ public static class Readiness
         }
 
         BackendReadiness.Evaluate(snapshot, now, problems, warnings);
+        EdgeReadiness.Evaluate(snapshot, now, problems, warnings);
         if (proxy is not null)
         {
             foreach (var cluster in proxy.GetClusters())

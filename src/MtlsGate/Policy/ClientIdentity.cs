@@ -22,7 +22,8 @@ public sealed class ClientIdentity
     public ClientIdentity(X509Certificate2? certificate, DenyReason chainVerdict, DateTimeOffset? validUntil = null)
     {
         Certificate = certificate;
-        ChainVerdict = certificate is null ? DenyReason.NoCertificate : chainVerdict;
+        // Without a certificate the verdict is NoCertificate, except for a forwarded one that could not be read.
+        ChainVerdict = certificate is null && chainVerdict != DenyReason.ForwardedCertificateInvalid ? DenyReason.NoCertificate : chainVerdict;
         ValidUntil = DateTimeOffset.MaxValue;
         if (certificate is not null)
         {
@@ -41,6 +42,22 @@ public sealed class ClientIdentity
 
     /// <summary>The presented leaf certificate, or null.</summary>
     public X509Certificate2? Certificate { get; }
+
+    /// <summary>The <see cref="Source"/> of a certificate presented on the TLS connection to the gateway itself.</summary>
+    public const string Direct = "direct";
+
+    /// <summary>
+    /// Where the certificate came from: <see cref="Direct"/> (this TLS connection), or the name of the
+    /// authenticated edge (<c>MtlsGate:Edges:NAME</c>) that forwarded it. Carried to the access log,
+    /// metrics and identity headers.
+    /// </summary>
+    public string Source { get; init; } = Direct;
+
+    /// <summary>Whether the certificate was forwarded by an edge (judged by the same validator).</summary>
+    public bool IsForwarded => !ReferenceEquals(Source, Direct) && Source != Direct;
+
+    /// <summary>The intermediates an edge forwarded with the leaf (RFC 9440 Client-Cert-Chain), or null.</summary>
+    public X509Certificate2Collection? ForwardedChain { get; init; }
 
     /// <summary><see cref="DenyReason.None"/> when the chain is valid against the trust store, else why not.</summary>
     public DenyReason ChainVerdict { get; }

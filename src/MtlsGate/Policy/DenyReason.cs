@@ -42,4 +42,9 @@ public enum DenyReason
     ConnectionLifetimeExceeded,
     /// <summary>The certificate's device is blocked in the device inventory (block list; revoked there: <see cref="Revoked"/>).</summary>
     Blocked,
+    /// <summary>
+    /// A certificate forwarded by an authenticated edge (<c>MtlsGate:Edges</c>) could not be read: not
+    /// the edge's format, not base64, not DER, over the size or chain-length cap.
+    /// </summary>
+    ForwardedCertificateInvalid,
 }

@@ -18,6 +18,9 @@ public static class IdentityHeaders
     public const string Serial = "X-Client-Cert-Serial";
     public const string Xfcc = "X-Forwarded-Client-Cert";
 
+    /// <summary>Sent only for a certificate an edge forwarded (<c>MtlsGate:Edges</c>): the edge's name. Clients cannot set it (the <c>X-Client-Cert</c> prefix is stripped).</summary>
+    public const string Source = "X-Client-Cert-Source";
+
     public static KeyValuePair<string, string>[] For(ClientIdentity identity, IdentityHeaderFormat format, System.Security.Cryptography.X509Certificates.X509Certificate2Collection? presentedChain = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
@@ -25,6 +28,14 @@ public static class IdentityHeaders
         {
             return [];
         }
+
+        var headers = ForFormat(identity, format, identity.ForwardedChain ?? presentedChain);
+        // A forwarded identity says which edge vouched for the connection it came over.
+        return identity.IsForwarded ? [.. headers, new(Source, identity.Source)] : headers;
+    }
+
+    private static KeyValuePair<string, string>[] ForFormat(ClientIdentity identity, IdentityHeaderFormat format, System.Security.Cryptography.X509Certificates.X509Certificate2Collection? presentedChain)
+    {
 
         if (!identity.IsValid)
         {

@@ -35,6 +35,13 @@ public sealed class IdentityHeadersTransform : RequestTransform
         var connection = decided.Connection!;
         var identity = decided.Identity;
         var format = decided.Snapshot.Forwarding.IdentityHeaders;
+        if (identity.IsForwarded)
+        {
+            // An edge's connection carries many clients: its identities are cached on the edge connection
+            // (by the forwarded headers), and their headers computed once per identity object.
+            return IdentityHeaders.For(identity, format);
+        }
+
         if (connection.HeaderCache is HeaderCacheEntry entry && ReferenceEquals(entry.Identity, identity) && entry.Format == format)
         {
             return entry.Headers;

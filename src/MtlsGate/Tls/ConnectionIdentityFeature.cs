@@ -46,6 +46,16 @@ public sealed class ConnectionIdentityFeature
     /// <summary>The configured host (SNI) this connection was established for; null for the top-level default.</summary>
     public string? HostName { get; init; }
 
+    /// <summary>The edges of the configuration the connection was accepted under: a pinned edge certificate is recognised, never judged as a client.</summary>
+    public EdgeSet Edges { get; init; } = EdgeSet.Empty;
+
+    /// <summary>
+    /// The edge this connection authenticated as with its pinned TLS client certificate (inside its
+    /// validity period), or null. Such a connection has no client identity of its own
+    /// (<see cref="Identity"/> is <see cref="ClientIdentity.None"/>): its requests carry the clients' certificates.
+    /// </summary>
+    public Edge? PinnedEdge { get; private set; }
+
     /// <summary>Intermediates the client sent that the store did not hold (for RFC 9440 Client-Cert-Chain).</summary>
     public X509Certificate2Collection? PresentedChain => _presented;
 
@@ -76,14 +86,19 @@ public sealed class ConnectionIdentityFeature
         if (certificate is not X509Certificate2 leaf)
         {
             _identity = ClientIdentity.None;
-            return !_rejectAtHandshake;
+            return !_rejectAtHandshake || IsAddressEdge();
+        }
+
+        if (IsPinnedEdge(leaf))
+        {
+            return true;
         }
 
         TrustStore.CountValidation();
         var judgement = chain is null ? new ChainJudgement(DenyReason.Untrusted, DateTimeOffset.MaxValue) : ChainValidator.Judge(TrustStore, chain, leaf, _time.GetUtcNow());
         _identity = Track(new ClientIdentity(leaf, judgement.Reason, judgement.ValidUntil));
         _presented = chain is null ? null : PresentedIntermediates(chain);
-        return !_rejectAtHandshake || _identity.IsValid;
+        return !_rejectAtHandshake || _identity.IsValid || IsAddressEdge();
     }
 
     /// <summary>
@@ -93,13 +108,43 @@ public sealed class ConnectionIdentityFeature
     /// </summary>
     public bool CompleteHandshake(X509Certificate2? certificate)
     {
+        if (PinnedEdge is not null || (certificate is not null && _identity is null && IsPinnedEdge(certificate)))
+        {
+            return true;
+        }
+
         if (_identity is null || !ReferenceEquals(_identity.Certificate, certificate))
         {
             _identity = certificate is null ? ClientIdentity.None : Track(Judged(TrustStore, certificate, _time.GetUtcNow()));
         }
 
-        return !_rejectAtHandshake || _identity.IsValid;
+        return !_rejectAtHandshake || _identity.IsValid || IsAddressEdge();
     }
+
+    /// <summary>
+    /// A certificate whose SHA-256 is an edge's pin, inside its own validity period, makes this an edge
+    /// connection: the TLS handshake proved possession of its key; the pin (not the trust store) is what
+    /// vouches for it, so a CA the clients' trust store does not hold is fine and it never becomes a client.
+    /// </summary>
+    private bool IsPinnedEdge(X509Certificate2 certificate)
+    {
+        if (Edges.HasPins && Edges.ByCertificate(certificate) is { } edge)
+        {
+            var now = _time.GetUtcNow().UtcDateTime;
+            if (now >= certificate.NotBefore.ToUniversalTime() && now < certificate.NotAfter.ToUniversalTime())
+            {
+                PinnedEdge = edge;
+                _identity = ClientIdentity.None;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A connection from an address-only edge's networks is the edge's: not refused at the handshake for its own certificate.</summary>
+    private bool IsAddressEdge() =>
+        !Edges.IsEmpty && Edges.ByAddress((Connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address) is not null;
 
     /// <summary>The identity judged against another trust store (a policy may name its own); computed once per connection.</summary>
     public ClientIdentity IdentityFor(TrustStore store)

@@ -29,6 +29,8 @@ public static class Tool
         ["zbarimg"] = "apt-get install zbar-tools",
         ["initdb"] = PostgresCluster.InstallCommand,
         ["pg_ctl"] = PostgresCluster.InstallCommand,
+        ["haproxy"] = "apt-get install haproxy",
+        ["python3"] = "apt-get install python3",
     };
 
     /// <summary>True when <c>MTLSGATE_REQUIRE_TOOLS=1</c>: a missing tool fails instead of skipping.</summary>
