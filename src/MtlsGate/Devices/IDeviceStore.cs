@@ -54,7 +54,11 @@ public sealed record DeviceObservation(
 /// <summary>A page of the device table.</summary>
 /// <param name="Status">Only devices with this status; null = all.</param>
 /// <param name="ExpiresWithinDays">Only devices whose certificate expires within this many days of <paramref name="Now"/>; null = all.</param>
+/// <param name="Now">The instant <paramref name="ExpiresWithinDays"/> counts from.</param>
 /// <param name="Sort">A <see cref="DeviceRecord"/> column name (lastSeen, notAfter, subject, denied…); unknown names sort by lastSeen.</param>
+/// <param name="Descending">Sort order.</param>
+/// <param name="Offset">Rows skipped.</param>
+/// <param name="Limit">Rows returned at most.</param>
 public sealed record DeviceQuery(DeviceStatus? Status, int? ExpiresWithinDays, DateTimeOffset Now, string Sort = "lastSeen", bool Descending = true, int Offset = 0, int Limit = 100);
 
 /// <summary>An entry of a device's history: status changes, labels, enrolment (who and when).</summary>
