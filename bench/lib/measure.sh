@@ -97,6 +97,57 @@ run_ab() {
   log "  r$round $t $phase: $rps req/s ($complete done, failed $failed, non-2xx $non2xx, TLS EOF without close_notify $eof; cpu: ab ${abcpu}%, $t ${pcpu}%$( [[ $t == backend ]] || echo ", backend ${bcpu}%"), other ${other}%)"
 }
 
+# run_stime ROUND TARGET PHASE: resumed handshakes. RES_GENERATORS `openssl s_time -reuse` processes
+# in parallel (ab cannot resume a session): each makes one full handshake with the client
+# certificate, then a new TCP connection per request that resumes that session (TLS 1.3 ticket, as
+# negotiated by default), sends `GET / HTTP/1.0` and reads the response to the close. s_time prints
+# one character per connection: 'r' resumed, '*' a full handshake; both are recorded, so a proxy
+# that does not resume shows up as such. Same CPU bookkeeping as run_ab.
+run_stime() {
+  local round=$1 t=$2 phase=$3
+  local base="$AB_DIR/r$round-$t-$phase" g pids=() c0 c1 b0 b1 w0 w1 a0 a1 busy0 tot0 busy1 tot1
+  c0=$(cpu_ticks "${MAINPID[$t]}"); b0=$(cpu_ticks "${MAINPID[backend]}")
+  times > "$OUT/.times0"
+  read -r busy0 tot0 < <(busy_jiffies); w0=$(date +%s%N)
+  for ((g = 1; g <= RES_GENERATORS; g++)); do
+    openssl s_time -connect "127.0.0.1:${PORT[$t]}" -www / -CAfile "$OUT/pki/ca.pem" \
+      -cert "$OUT/pki/client.pem" -key "$OUT/pki/client.key" -reuse -time "$D_RES" > "$base.g$g.txt" 2>&1 &
+    pids+=($!); PIDS+=($!)
+  done
+  for g in "${pids[@]}"; do wait "$g" || true; forget_pid "$g"; done
+  w1=$(date +%s%N); read -r busy1 tot1 < <(busy_jiffies)
+  c1=$(cpu_ticks "${MAINPID[$t]}"); b1=$(cpu_ticks "${MAINPID[backend]}")
+  times > "$OUT/.times1"; a0=$(children_cpu_s "$OUT/.times0"); a1=$(children_cpu_s "$OUT/.times1")
+  local complete=0 reused=0 fresh=0 bytes=0 f
+  for ((g = 1; g <= RES_GENERATORS; g++)); do
+    f="$base.g$g.txt"
+    # "N connections in T real seconds, B bytes read per connection"
+    complete=$(( complete + $(awk '/connections in [0-9]+ real seconds/ { print $1 + 0; found = 1; exit } END { if (!found) print 0 }' "$f") ))
+    bytes=$(( bytes + $(awk '/bytes read per connection/ { print int($(NF - 4)); found = 1; exit } END { if (!found) print 0 }' "$f") ))
+    reused=$(( reused + $(grep -E '^[r*]+$' "$f" | tr -cd 'r' | wc -c) ))
+    fresh=$(( fresh + $(grep -E '^[r*]+$' "$f" | tr -cd '*' | wc -c) ))
+  done
+  local secs rps pcpu bcpu abcpu allcpu other
+  secs=$(awk -v ns="$((w1 - w0))" 'BEGIN { print ns / 1e9 }')
+  rps=$(awk -v n="$complete" -v s="$secs" 'BEGIN { printf "%.1f", s > 0 ? n / s : 0 }')
+  pcpu=$(awk -v d="$((c1 - c0))" -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.0f", d / hz / s * 100 }')
+  bcpu=$(awk -v d="$((b1 - b0))" -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.0f", d / hz / s * 100 }')
+  abcpu=$(awk -v a="$a0" -v b="$a1" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / s * 100 }')
+  allcpu=$(awk -v b="$((busy1 - busy0))" -v t="$((tot1 - tot0))" -v n="$(nproc)" 'BEGIN { printf "%.0f", t ? b / t * n * 100 : 0 }')
+  other=$(( allcpu - abcpu - pcpu - bcpu )); (( other < 0 )) && other=0
+  record "$round" "$t" "$phase.rps" "$rps"
+  record "$round" "$t" "$phase.complete" "$complete"
+  record "$round" "$t" "$phase.reused" "$reused"
+  record "$round" "$t" "$phase.fresh" "$fresh"
+  record "$round" "$t" "$phase.bytes_per_conn" "$(awk -v b="$bytes" -v g="$RES_GENERATORS" 'BEGIN { printf "%.0f", b / g }')"
+  record "$round" "$t" "$phase.abcpu" "$abcpu"
+  record "$round" "$t" "$phase.proxycpu" "$pcpu"
+  record "$round" "$t" "$phase.backendcpu" "$bcpu"
+  record "$round" "$t" "$phase.othercpu" "$other"
+  (( complete > 0 )) && record "$round" "$t" "$phase.cpu_us" "$(awk -v d="$((c1 - c0))" -v hz="$CLK_TCK" -v n="$complete" 'BEGIN { printf "%.1f", d / hz / n * 1e6 }')"
+  log "  r$round $t $phase: $rps conn/s ($complete done, $reused resumed, $fresh full; cpu: s_time ${abcpu}%, $t ${pcpu}%, backend ${bcpu}%, other ${other}%)"
+}
+
 # Between phases our own processes are idle, so machine CPU then is other people's work (this
 # machine may be shared). Wait up to QUIET_MAX seconds for it to drop below half a core; log if not.
 wait_quiet() {
@@ -123,6 +174,8 @@ measure_phase() { # round target phase
       run_ab "$round" "$t" hs 1 -q -c "$CONC" -t "$D_HS" -n "$NMAX" "${cert[@]}" "$url" ;;
     deny) # a new TLS connection without a certificate per request: expect 404 (non-2xx) for all
       run_ab "$round" "$t" deny 1 -q -c "$CONC" -t "$D_DENY" -n "$NMAX" "$url" ;;
+    res)  # resumed TLS handshakes with the client certificate's session, a new connection per request
+      run_stime "$round" "$t" res ;;
     lat)  # latency at a fixed, lower concurrency, keep-alive
       run_ab "$round" "$t" lat 1 -q -k -c "$LAT_CONC" -t "$D_LAT" -n "$NMAX" "${cert[@]}" -e "$base.g1.csv" "$url" ;;
   esac
@@ -134,6 +187,15 @@ warm_up() { # not recorded: D_WARM s keep-alive and D_WARM s handshakes per targ
     cert=(); [[ $t != backend ]] && cert=(-E "$OUT/pki/client-bundle.pem")
     ab -q -k -c "$CONC" -t "$D_WARM" -n "$NMAX" "${cert[@]}" "$(url_of "$t")" > "$AB_DIR/warm-$t-ka.txt" 2>&1 || true
     ab -q -c "$CONC" -t "$D_WARM" -n "$NMAX" "${cert[@]}" "$(url_of "$t")" > "$AB_DIR/warm-$t-hs.txt" 2>&1 || true
+    if [[ $t != backend ]]; then   # the resumed-handshake path, a third as long
+      local g w=$(( D_WARM / 3 > 1 ? D_WARM / 3 : 1 )) wpids=()
+      for ((g = 1; g <= RES_GENERATORS; g++)); do
+        openssl s_time -connect "127.0.0.1:${PORT[$t]}" -www / -CAfile "$OUT/pki/ca.pem" -cert "$OUT/pki/client.pem" \
+          -key "$OUT/pki/client.key" -reuse -time "$w" > "$AB_DIR/warm-$t-res.g$g.txt" 2>&1 &
+        wpids+=($!); PIDS+=($!)
+      done
+      for g in "${wpids[@]}"; do wait "$g" || true; forget_pid "$g"; done
+    fi
   done
 }
 
@@ -141,7 +203,7 @@ rounds() { # interleaved: for each round, each phase, each target in turn
   local round phase t
   for ((round = 1; round <= ROUNDS; round++)); do
     log "round $round of $ROUNDS"
-    for phase in ka hs deny lat; do
+    for phase in ka hs res deny lat; do
       for t in "$@"; do
         [[ " $(phases_of "$t") " == *" $phase "* ]] || continue
         wait_quiet

@@ -44,7 +44,7 @@ wait_port() { # port seconds
 }
 
 url_of() { if [[ $1 == backend ]]; then echo "http://127.0.0.1:${PORT[$1]}/"; else echo "https://127.0.0.1:${PORT[$1]}/"; fi; }
-phases_of() { if [[ $1 == backend ]]; then echo "ka hs lat"; else echo "ka hs deny lat"; fi; }
+phases_of() { if [[ $1 == backend ]]; then echo "ka hs lat"; else echo "ka hs res deny lat"; fi; }
 
 # ---------------------------------------------------------------- configurations
 write_configs() {
