@@ -97,10 +97,14 @@ run_ab() {
   log "  r$round $t $phase: $rps req/s ($complete done, failed $failed, non-2xx $non2xx, TLS EOF without close_notify $eof; cpu: ab ${abcpu}%, $t ${pcpu}%$( [[ $t == backend ]] || echo ", backend ${bcpu}%"), other ${other}%)"
 }
 
+# s_time sends "GET <path> HTTP/1.0" and no Host header, which nginx answers with 400: the path
+# carries one, and the request's own " HTTP/1.0" ends up as the value of a dummy header.
+STIME_PATH=$'/ HTTP/1.0\r\nHost: localhost\r\nX-Bench:'
+
 # run_stime ROUND TARGET PHASE: resumed handshakes. RES_GENERATORS `openssl s_time -reuse` processes
 # in parallel (ab cannot resume a session): each makes one full handshake with the client
 # certificate, then a new TCP connection per request that resumes that session (TLS 1.3 ticket, as
-# negotiated by default), sends `GET / HTTP/1.0` and reads the response to the close. s_time prints
+# negotiated by default), sends `GET / HTTP/1.0` (with a Host header) and reads the response to the close. s_time prints
 # one character per connection: 'r' resumed, '*' a full handshake; both are recorded, so a proxy
 # that does not resume shows up as such. Same CPU bookkeeping as run_ab.
 run_stime() {
@@ -110,7 +114,7 @@ run_stime() {
   times > "$OUT/.times0"
   read -r busy0 tot0 < <(busy_jiffies); w0=$(date +%s%N)
   for ((g = 1; g <= RES_GENERATORS; g++)); do
-    openssl s_time -connect "127.0.0.1:${PORT[$t]}" -www / -CAfile "$OUT/pki/ca.pem" \
+    openssl s_time -connect "127.0.0.1:${PORT[$t]}" -www "$STIME_PATH" -CAfile "$OUT/pki/ca.pem" \
       -cert "$OUT/pki/client.pem" -key "$OUT/pki/client.key" -reuse -time "$D_RES" > "$base.g$g.txt" 2>&1 &
     pids+=($!); PIDS+=($!)
   done
@@ -190,7 +194,7 @@ warm_up() { # not recorded: D_WARM s keep-alive and D_WARM s handshakes per targ
     if [[ $t != backend ]]; then   # the resumed-handshake path, a third as long
       local g w=$(( D_WARM / 3 > 1 ? D_WARM / 3 : 1 )) wpids=()
       for ((g = 1; g <= RES_GENERATORS; g++)); do
-        openssl s_time -connect "127.0.0.1:${PORT[$t]}" -www / -CAfile "$OUT/pki/ca.pem" -cert "$OUT/pki/client.pem" \
+        openssl s_time -connect "127.0.0.1:${PORT[$t]}" -www "$STIME_PATH" -CAfile "$OUT/pki/ca.pem" -cert "$OUT/pki/client.pem" \
           -key "$OUT/pki/client.key" -reuse -time "$w" > "$AB_DIR/warm-$t-res.g$g.txt" 2>&1 &
         wpids+=($!); PIDS+=($!)
       done
@@ -234,5 +238,50 @@ after_rounds() { # memory at the end, and access-log lines written vs requests s
     record 0 "$t" log.sent "$(( sent + $(sum_recorded "$t" log.curl) ))"
     # Caddy rolls its log at 100 MB into gzipped files beside it: count those too.
     record 0 "$t" log.lines "$(zcat -f "${logf%.log}"*.log* 2>/dev/null | grep -c -- "$pattern" || true)"
+  done
+}
+
+# idle_phase TARGET...: IDLE_CONNS idle connections held open at once, first keep-alive (one request
+# each), then WebSocket (an upgrade to the ws backend each), through each target in turn; records
+# the target's RSS before and with them open, how many opened, and the established connections on
+# its port (ss), from which the report derives the memory per idle connection.
+idle_phase() {
+  local t mode fifo out pid i line opened failed resumed rss0 rss1 est n
+  for t in "$@"; do
+    for mode in ka ws; do
+      # A proxied WebSocket holds two sockets in the proxy (client and backend): stay under the open-file limit.
+      n=$IDLE_CONNS
+      [[ $mode == ws ]] && (( n > (NOFILE - 500) / 2 )) && n=$(( (NOFILE - 500) / 2 ))
+      wait_quiet
+      fifo="$OUT/.idle-fifo"; out="$AB_DIR/idle-$t-$mode.txt"
+      rm -f "$fifo"; mkfifo "$fifo"
+      rss0=$(mem_kb VmRSS "${MAINPID[$t]}")
+      python3 "$HERE/lib/idle_clients.py" "${PORT[$t]}" "$n" "$mode" "$OUT/pki/ca.pem" "$OUT/pki/client.pem" "$OUT/pki/client.key" \
+        < "$fifo" > "$out" 2>&1 &
+      pid=$!; PIDS+=("$pid")
+      exec 7> "$fifo"   # holds the client's stdin open until the measurement is done
+      line=
+      for ((i = 0; i < 3000; i++)); do   # up to 300 s to open them all
+        line=$(grep -m1 '^open ' "$out" 2>/dev/null || true)
+        [[ -n $line ]] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      sleep 2
+      rss1=$(mem_kb VmRSS "${MAINPID[$t]}")
+      est=$(ss -Htn state established "( sport = :${PORT[$t]} )" 2>/dev/null | wc -l)
+      read -r _ opened _ failed _ resumed <<< "${line:-open 0 failed $n resumed 0}"
+      exec 7>&-
+      wait "$pid" 2>/dev/null || true; forget_pid "$pid"; rm -f "$fifo"
+      record 0 "$t" "idle.$mode.opened" "$opened"
+      record 0 "$t" "idle.$mode.failed" "$failed"
+      record 0 "$t" "idle.$mode.resumed" "$resumed"
+      record 0 "$t" "idle.$mode.attempted" "$n"
+      record 0 "$t" "idle.$mode.established" "$est"
+      record 0 "$t" "idle.$mode.rss0_kb" "$rss0"
+      record 0 "$t" "idle.$mode.rss1_kb" "$rss1"
+      log "  idle $t $mode: $opened of $n open ($failed failed, $resumed resumed, $est established on the port), RSS $((rss0 / 1024)) -> $((rss1 / 1024)) MB"
+      sleep 3   # let the closes settle before the next
+    done
   done
 }
