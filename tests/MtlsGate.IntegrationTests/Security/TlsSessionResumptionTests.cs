@@ -100,6 +100,23 @@ public sealed class TlsSessionResumptionTests(ITestOutputHelper output)
     [SkippableTheory]
     [InlineData("-tls1_2")]
     [InlineData("-tls1_3")]
+    public async Task A_resumed_session_of_a_certificate_from_an_intermediate_the_store_lacks_keeps_the_intermediate_its_client_sent(string version)
+    {
+        Tool.Require("openssl");
+        using var files = new SClientFiles();
+        await using var gateway = await StartAsync(files);
+        var session = files.Path("session.pem");
+        var cert = files.CertArguments("via-unknown", Pki.ViaUnknownIntermediate);
+        File.WriteAllText(files.Path("intermediate.pem"), MtlsGate.Tls.Pki.CertificatePem(Pki.UnknownIntermediate));
+
+        await FirstAsync(gateway, files, [version, "-servername", "localhost", .. cert, "-cert_chain", files.Path("intermediate.pem"), "-sess_out", session], 200);
+        // The session ticket holds the leaf only; the gateway remembers the intermediate of the full handshake.
+        await ResumedAsync(gateway, files, "resumed, no chain sent", [version, "-servername", "localhost", "-sess_in", session], 200, "/resumed");
+    }
+
+    [SkippableTheory]
+    [InlineData("-tls1_2")]
+    [InlineData("-tls1_3")]
     public async Task A_session_survives_a_reload_that_leaves_the_trust_material_as_it_was(string version)
     {
         Tool.Require("openssl");
