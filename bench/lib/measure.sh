@@ -133,7 +133,7 @@ run_stime() {
   done
   local secs rps pcpu bcpu abcpu allcpu other
   secs=$(awk -v ns="$((w1 - w0))" 'BEGIN { print ns / 1e9 }')
-  rps=$(awk -v n="$complete" -v s="$secs" 'BEGIN { printf "%.1f", s > 0 ? n / s : 0 }')
+  rps=$(awk -v n="$complete" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')
   pcpu=$(awk -v d="$((c1 - c0))" -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.0f", d / hz / s * 100 }')
   bcpu=$(awk -v d="$((b1 - b0))" -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.0f", d / hz / s * 100 }')
   abcpu=$(awk -v a="$a0" -v b="$a1" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / s * 100 }')
