@@ -81,6 +81,19 @@ publish_gateway() { # source-root output-dir logfile
     || { cat "$3" >&2; die "dotnet publish of $1/src/MtlsGate failed"; }
 }
 
+# publish_current: the checkout as it is (uncommitted edits included), published from a copy of its
+# build inputs in a temporary directory, so that a build or test run in the checkout at the same
+# time (they rewrite src/MtlsGate/obj/project.assets.json) cannot break the publish.
+publish_current() {
+  local src
+  src=$(mktemp -d "${TMPDIR:-/tmp}/mtlsgate-bench-current.XXXXXX")
+  COMPARE_SRC=$src   # removed by cleanup if the run stops here
+  tar -C "$ROOT" --exclude='bin' --exclude='obj' -cf - src Directory.Build.props Directory.Packages.props global.json appsettings.json \
+    $( [[ -f "$ROOT/NuGet.config" ]] && echo NuGet.config ) | tar -x -C "$src"
+  publish_gateway "$src" "$OUT/gateway" "$OUT/publish.log"
+  rm -rf "$src"; COMPARE_SRC=
+}
+
 publish_floor() {
   dotnet publish "$HERE/floor/Floor.csproj" -c Release -o "$OUT/floor" -nologo -v quiet > "$OUT/publish-floor.log" 2>&1 \
     || { cat "$OUT/publish-floor.log" >&2; die "dotnet publish of bench/floor failed"; }

@@ -44,7 +44,7 @@ wait_port() { # port seconds
 }
 
 url_of() { if [[ $1 == backend ]]; then echo "http://127.0.0.1:${PORT[$1]}/"; else echo "https://127.0.0.1:${PORT[$1]}/"; fi; }
-phases_of() { if [[ $1 == backend ]]; then echo "ka hs lat"; else echo "ka hs deny lat"; fi; }
+phases_of() { if [[ $1 == backend ]]; then echo "ka hs lat"; else echo "ka hs res deny lat"; fi; }
 
 # ---------------------------------------------------------------- configurations
 write_configs() {
@@ -53,7 +53,7 @@ write_configs() {
   d="$OUT/backend"; mkdir -p "$d/tmp"
   render backend.conf.tmpl "$d/nginx.conf" DIR="$d" P_BACKEND="$P_BACKEND" BACKEND_BODY="$BACKEND_BODY"
   d="$OUT/nginx"; mkdir -p "$d/tmp"
-  render nginx.conf.tmpl "$d/nginx.conf" DIR="$d" PKI="$pki" PORT="$P_NGINX" P_BACKEND="$P_BACKEND"
+  render nginx.conf.tmpl "$d/nginx.conf" DIR="$d" PKI="$pki" PORT="$P_NGINX" P_BACKEND="$P_BACKEND" P_WS="$P_WS"
   d="$OUT/haproxy"; mkdir -p "$d"
   render haproxy.cfg.tmpl "$d/haproxy.cfg" DIR="$d" PKI="$pki" PORT="$P_HAPROXY" P_BACKEND="$P_BACKEND"
   d="$OUT/caddy"; mkdir -p "$d/data" "$d/config"
@@ -62,11 +62,11 @@ write_configs() {
   # The gateway: only listen ports, certificate paths and the backend address are overridden; the
   # rest (policy, access logging, forwarding) is the published appsettings.json as shipped.
   d="$OUT/mtlsgate"; mkdir -p "$d"
-  render mtlsgate.json.tmpl "$d/bench.json" PORT="$P_GATEWAY" MGMT_PORT="$P_GATEWAY_MGMT" P_BACKEND="$P_BACKEND"
-  render mtlsgate.json.tmpl "$d/cold.json" PORT="$P_COLD" MGMT_PORT="$P_COLD_MGMT" P_BACKEND="$P_BACKEND"
+  render mtlsgate.json.tmpl "$d/bench.json" PORT="$P_GATEWAY" MGMT_PORT="$P_GATEWAY_MGMT" P_BACKEND="$P_BACKEND" P_WS="$P_WS"
+  render mtlsgate.json.tmpl "$d/cold.json" PORT="$P_COLD" MGMT_PORT="$P_COLD_MGMT" P_BACKEND="$P_BACKEND" P_WS="$P_WS"
   if [[ -n $COMPARE_TARGET ]]; then
     d="$OUT/compare"; mkdir -p "$d"
-    render mtlsgate.json.tmpl "$d/bench.json" PORT="$P_COMPARE" MGMT_PORT="$P_COMPARE_MGMT" P_BACKEND="$P_BACKEND"
+    render mtlsgate.json.tmpl "$d/bench.json" PORT="$P_COMPARE" MGMT_PORT="$P_COMPARE_MGMT" P_BACKEND="$P_BACKEND" P_WS="$P_WS"
   fi
 }
 
@@ -75,6 +75,8 @@ start_targets() {
   log "starting backend, nginx, HAProxy and Caddy"
   start_bg backend "$OUT/backend/stdout.log" nginx -p "$OUT/backend/" -e "$OUT/backend/error.log" -c "$OUT/backend/nginx.conf"
   wait_port "$P_BACKEND" 10 || die "backend did not start; see bench/out/backend/"
+  start_bg wsbackend "$OUT/ws-backend.log" python3 "$HERE/lib/ws_backend.py" "$P_WS"
+  wait_port "$P_WS" 10 || die "the WebSocket backend did not start; see bench/out/ws-backend.log"
   start_bg nginx "$OUT/nginx/stdout.log" nginx -p "$OUT/nginx/" -e "$OUT/nginx/error.log" -c "$OUT/nginx/nginx.conf"
   start_bg haproxy "$OUT/haproxy/access.log" haproxy -db -f "$OUT/haproxy/haproxy.cfg"
   start_bg caddy "$OUT/caddy/stdout.log" env HOME="$OUT/caddy" XDG_DATA_HOME="$OUT/caddy/data" XDG_CONFIG_HOME="$OUT/caddy/config" \
@@ -150,7 +152,10 @@ cold_starts() {
     if [[ $code == 200 ]]; then
       ms=$(( (t1 - t0) / 1000000 ))
       record "$i" mtlsgate startup_ms "$ms"
-      log "  cold start $i: first 200 after $ms ms"
+      # CPU the process used until then (user + system): what other load on the machine distorts least.
+      local cpu_ms; cpu_ms=$(( $(cpu_ticks "$pid") * 1000 / CLK_TCK ))
+      record "$i" mtlsgate startup_cpu_ms "$cpu_ms"
+      log "  cold start $i: first 200 after $ms ms ($cpu_ms ms of CPU)"
     else
       log "  cold start $i: no 200 (last status $code); see bench/out/mtlsgate/cold-$i.log"
       record "$i" mtlsgate startup_ms NA

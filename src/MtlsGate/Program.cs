@@ -14,4 +14,6 @@
 //   Logging/       AddMtlsGateLogging: every [LoggerMessage], Serilog, the batched sink, the meter
 //   Policy/        the pure decision: identity + facts + policy -> Allow | Deny(reason) | WouldDeny(reason)
 //   Text/          bottom: header/log-safe encodings, certificate fingerprints
+// Before anything loads OpenSSL: its configuration (the TLS cipher list) is read once, at that moment.
+MtlsGate.Tls.OpenSslConfiguration.Apply();
 return await MtlsGate.Cli.CommandLine.RunAsync(args).ConfigureAwait(false);

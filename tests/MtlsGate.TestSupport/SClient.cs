@@ -196,7 +196,9 @@ public static partial class SClient
     [GeneratedRegex(@"^(Reused|New), ", RegexOptions.Multiline)]
     private static partial Regex SessionLine();
 
-    [GeneratedRegex(@"^HTTP/1\.1 (\d{3}) ", RegexOptions.Multiline)]
+    // Not anchored to a line start: s_client prints TLS 1.3 session tickets as they arrive, and the
+    // response can land in the middle of that printout (e.g. right after "    Cipher    : ...\n  ").
+    [GeneratedRegex(@"HTTP/1\.1 (\d{3}) ")]
     private static partial Regex StatusLine();
 
     public static string Describe(ProcessResult result)

@@ -22,20 +22,13 @@ public static class GatewayListener
 {
     private static readonly List<SslApplicationProtocol> Alpn = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
 
-    /// <summary>TLS 1.3 suites and ECDHE + AEAD for TLS 1.2: no CBC, no RSA key exchange, no SHA-1 MAC.</summary>
-    private static readonly CipherSuitesPolicy? Ciphers = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()
-        ? new CipherSuitesPolicy(
-        [
-            TlsCipherSuite.TLS_AES_128_GCM_SHA256,
-            TlsCipherSuite.TLS_AES_256_GCM_SHA384,
-            TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-            TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-            TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-            TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        ])
+    /// <summary>
+    /// Off Linux (macOS) the cipher restriction stays a policy. On Linux a policy would switch session
+    /// resumption off, so the list comes from openssl-mtlsgate.cnf (Tls/OpenSslConfiguration.cs) and
+    /// every connection's negotiated suite is checked after the handshake.
+    /// </summary>
+    private static readonly CipherSuitesPolicy? Ciphers = OperatingSystem.IsMacOS()
+        ? new CipherSuitesPolicy(TlsSessionResumption.AllowedCipherSuites)
         : null;
 
     /// <summary>Kestrel's listeners from the snapshot, and the drain time on SIGTERM.</summary>
@@ -68,6 +61,7 @@ public static class GatewayListener
         kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
         kestrel.AllowAlternateSchemes = false;
 
+        ClaimSessionResumption(snapshot);
         foreach (var endpoint in snapshot.GatewayEndpoints)
         {
             Listen(kestrel, endpoint, listen => ConfigureGateway(listen, state, time, expiry, metrics));
@@ -119,9 +113,12 @@ public static class GatewayListener
                 var store = host?.TrustStore ?? snapshot.ConnectionTrustStore ?? EmptyTrustStore.Instance;
                 var feature = new ConnectionIdentityFeature(context.Connection, store, snapshot.RejectAtHandshake, time) { HostName = host?.Name, Edges = snapshot.Edges };
                 context.Connection.Features.Set(feature);
+                var certificate = (host?.ServerCertificate ?? snapshot.ServerCertificate)!.Context;
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
-                    ServerCertificateContext = (host?.ServerCertificate ?? snapshot.ServerCertificate)!.Context,
+                    ServerCertificateContext = certificate,
+                    // Resumable only for the host that owns this certificate's sessions (one per certificate).
+                    AllowTlsResume = TlsSessionResumption.Claim(certificate, host?.Name ?? TlsSessionResumption.DefaultOwner),
                     EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ApplicationProtocols = Alpn,
                     CipherSuitesPolicy = Ciphers,
@@ -142,6 +139,13 @@ public static class GatewayListener
             var feature = connection.Features.Get<ConnectionIdentityFeature>();
             var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
             var accepted = feature is not null && feature.CompleteHandshake(certificate);
+            if (accepted && !TlsSessionResumption.IsAllowedCipherSuite(connection.Features.Get<ITlsHandshakeFeature>()?.NegotiatedCipherSuite))
+            {
+                // The list openssl-mtlsgate.cnf gives OpenSSL was not in force (e.g. an OPENSSL_CONF of the operator's own).
+                Log.CipherSuiteRefused(ConnectionLogger(listen), connection.ConnectionId, connection.Features.Get<ITlsHandshakeFeature>()?.NegotiatedCipherSuite?.ToString() ?? "unknown");
+                accepted = false;
+            }
+
             metrics.RecordConnection(feature?.Identity.ChainVerdict ?? Policy.DenyReason.NoCertificate);
             if (!accepted)
             {
@@ -181,6 +185,26 @@ public static class GatewayListener
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Hands each certificate's sessions to one owner before the first connection, configured hosts
+    /// first (by name), then the top-level default; later snapshots claim on first use.
+    /// </summary>
+    private static void ClaimSessionResumption(GatewaySnapshot snapshot)
+    {
+        foreach (var host in snapshot.Hosts.Values.OrderBy(h => h.Name, StringComparer.Ordinal))
+        {
+            if ((host.ServerCertificate ?? snapshot.ServerCertificate) is { } certificate)
+            {
+                TlsSessionResumption.Claim(certificate.Context, host.Name);
+            }
+        }
+
+        if (snapshot.ServerCertificate is { } top)
+        {
+            TlsSessionResumption.Claim(top.Context, TlsSessionResumption.DefaultOwner);
+        }
     }
 
     private static ILogger ConnectionLogger(ListenOptions listen) =>

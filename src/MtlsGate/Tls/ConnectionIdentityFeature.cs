@@ -95,9 +95,22 @@ public sealed class ConnectionIdentityFeature
         }
 
         TrustStore.CountValidation();
-        var judgement = chain is null ? new ChainJudgement(DenyReason.Untrusted, DateTimeOffset.MaxValue) : ChainValidator.Judge(TrustStore, chain, leaf, _time.GetUtcNow());
-        _identity = Track(new ClientIdentity(leaf, judgement.Reason, judgement.ValidUntil));
+        var now = _time.GetUtcNow();
+        var judgement = chain is null ? new ChainJudgement(DenyReason.Untrusted, DateTimeOffset.MaxValue) : ChainValidator.Judge(TrustStore, chain, leaf, now);
         _presented = chain is null ? null : PresentedIntermediates(chain);
+        if (_presented is not null)
+        {
+            ResumedSessionIntermediates.Remember(leaf, _presented);
+        }
+        else if (judgement.Reason != DenyReason.None && ResumedSessionIntermediates.Recall(leaf) is { } earlier)
+        {
+            // A resumed session carries the leaf but not the intermediates the client sent in its full
+            // handshake (OpenSSL keeps only the peer certificate in a session ticket): judge again with those.
+            _presented = earlier;
+            judgement = ChainValidator.Judge(TrustStore, leaf, earlier, now);
+        }
+
+        _identity = Track(new ClientIdentity(leaf, judgement.Reason, judgement.ValidUntil));
         return !_rejectAtHandshake || _identity.IsValid || IsAddressEdge();
     }
 
@@ -115,6 +128,11 @@ public sealed class ConnectionIdentityFeature
 
         if (_identity is null || !ReferenceEquals(_identity.Certificate, certificate))
         {
+            if (certificate is not null)
+            {
+                _presented ??= ResumedSessionIntermediates.Recall(certificate);
+            }
+
             _identity = certificate is null ? ClientIdentity.None : Track(Judged(TrustStore, certificate, _time.GetUtcNow()));
         }
 

@@ -60,6 +60,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(fixture);
         var psi = ProcessRunner.StartInfo(fixture.Executable, ["--config", configFile, .. extraArguments], Path.GetDirectoryName(configFile));
         psi.RedirectStandardInput = false;
+        // As deployed: the binary points OpenSSL at its own openssl-mtlsgate.cnf; the test host's
+        // OPENSSL_CONF (tests/OpenSslRunSettings.targets) would otherwise be inherited and kept.
+        psi.Environment.Remove("OPENSSL_CONF");
         var gateway = new GatewayProcess(new Process { StartInfo = psi, EnableRaisingEvents = true });
         gateway.Start();
         try
