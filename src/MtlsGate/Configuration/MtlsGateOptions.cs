@@ -85,7 +85,7 @@ public sealed class StoreSection
     /// </summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>How often the block list is read from the store: a block or unblock takes effect within this delay on every replica. Default 2 s.</summary>
+    /// <summary>How often the block list is read from the store: a block or unblock takes effect within this delay on every replica. Default 2 s. Read at start-up.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often the request observations collected in memory are written to the store. Default 1 s.</summary>

@@ -66,6 +66,30 @@ public sealed class DeviceStoreService : BackgroundService, IHostedLifecycleServ
         }, description: "Devices in the block list in force, by status.");
     }
 
+    /// <summary>How long start-up waits for the store's first answer (migrations, block list) before serving without it.</summary>
+    public static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Migrates and loads the block list before the host reports started (bounded by <see cref="StartupWait"/>):
+    /// the gateway is then ready at once with the store's blocks in force; a store that does not answer in
+    /// time is retried in the background while requests are served (and /readyz says so).
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(StartupWait);
+        try
+        {
+            await PollOnceAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Failed(new TimeoutException($"no answer within {StartupWait.TotalSeconds:0} s at start-up"));
+        }
+
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
