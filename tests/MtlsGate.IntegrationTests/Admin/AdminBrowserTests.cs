@@ -12,6 +12,7 @@ namespace MtlsGate.Tests.Admin;
 /// zbarimg) downloads a .p12 that NSS's pk12util imports and curl then uses for a 200, after which the
 /// page says "enrolled". The screenshots of the list and the detail page are the README's (docs/).
 /// </summary>
+[Collection(Tools.OneChromiumAtATime.Name)]
 public sealed partial class AdminBrowserTests(ITestOutputHelper output)
 {
     private static TestPki Pki => TestPki.Instance;

@@ -8,6 +8,7 @@ namespace MtlsGate.Tests.Tools;
 /// it sees the backend's page; without, the gateway's denial. Screenshots are kept under
 /// <c>TestResults/screenshots</c> in the test output folder.
 /// </summary>
+[Collection(OneChromiumAtATime.Name)]
 public sealed class ChromiumTests(ITestOutputHelper output)
 {
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
