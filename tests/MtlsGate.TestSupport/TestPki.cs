@@ -44,6 +44,14 @@ public sealed class TestPki : IDisposable
     public X509Certificate2 UnknownIntermediate { get; }
     public X509Certificate2 ViaUnknownIntermediate { get; }
 
+    /// <summary>
+    /// Another leaf of <see cref="UnknownIntermediate"/>, for tests whose client presents that intermediate.
+    /// The gateway remembers, process-wide, the intermediates a leaf was presented with (a hint for its
+    /// resumed sessions, Tls/ResumedSessionIntermediates): <see cref="ViaUnknownIntermediate"/> is never
+    /// presented with it, so its "not presented: 404" case holds whatever ran before.
+    /// </summary>
+    public X509Certificate2 ViaUnknownIntermediatePresented { get; }
+
     public X509Certificate2 NotCaIntermediate { get; }
     public X509Certificate2 ViaNotCaIntermediate { get; }
     public X509Certificate2 PathLenZeroIntermediate { get; }
@@ -79,6 +87,7 @@ public sealed class TestPki : IDisposable
 
         UnknownIntermediate = Pki.Issue(Root, "CN=Unknown Intermediate", Ca());
         ViaUnknownIntermediate = Pki.Issue(UnknownIntermediate, "CN=via-unknown-intermediate");
+        ViaUnknownIntermediatePresented = Pki.Issue(UnknownIntermediate, "CN=via-unknown-intermediate-presented");
 
         NotCaIntermediate = Pki.Issue(Root, "CN=Not A CA", new IssueOptions
         {
@@ -125,7 +134,7 @@ public sealed class TestPki : IDisposable
         foreach (var certificate in new[]
         {
             Root, Intermediate, OtherRoot, ServerLeaf, Good, GoodViaIntermediate, OtherRootLeaf, Expired, NotYetValid,
-            ServerAuthOnly, NoEku, EmptyEku, Impostor, UnknownIntermediate, ViaUnknownIntermediate, NotCaIntermediate,
+            ServerAuthOnly, NoEku, EmptyEku, Impostor, UnknownIntermediate, ViaUnknownIntermediate, ViaUnknownIntermediatePresented, NotCaIntermediate,
             ViaNotCaIntermediate, PathLenZeroIntermediate, BelowPathLenZero, ViaPathLenViolation, NoKeyCertSignIntermediate,
             ViaNoKeyCertSign, ExpiredIntermediate, ViaExpiredIntermediate, NastySubject,
         })

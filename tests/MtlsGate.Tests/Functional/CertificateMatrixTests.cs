@@ -64,7 +64,7 @@ public sealed class CertificateMatrixTests(GatewayFixture fixture) : IClassFixtu
     [InlineData("2.0")]
     public async Task Request_LeafWithUnknownIntermediate_WhenTheClientPresentsIt_Gets200(string version)
     {
-        using var client = fixture.Gateway.Client(Pki.ViaUnknownIntermediate, Version.Parse(version), [Pki.UnknownIntermediate]);
+        using var client = fixture.Gateway.Client(Pki.ViaUnknownIntermediatePresented, Version.Parse(version), [Pki.UnknownIntermediate]);
 
         using var response = await client.GetAsync("/presented-intermediate");
 

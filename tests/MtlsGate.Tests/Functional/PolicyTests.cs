@@ -150,7 +150,7 @@ public sealed class PolicyTests
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/xfcc")).StatusCode);
         }
 
-        using (var client = rfc.Client(Pki.ViaUnknownIntermediate, chain: [Pki.UnknownIntermediate]))
+        using (var client = rfc.Client(Pki.ViaUnknownIntermediatePresented, chain: [Pki.UnknownIntermediate]))
         {
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/rfc")).StatusCode);
         }
@@ -159,7 +159,7 @@ public sealed class PolicyTests
         Assert.StartsWith($"Hash={Pki.NastySubject.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant()};Subject=\"", header, StringComparison.Ordinal);
         Assert.DoesNotContain(header, c => c < 0x20 || c >= 0x7F);
         var seen = Assert.Single(rfc.Backend.Requests);
-        Assert.Equal(Pki.ViaUnknownIntermediate.RawData, Convert.FromBase64String(seen.Header("Client-Cert")!.Trim(':')));
+        Assert.Equal(Pki.ViaUnknownIntermediatePresented.RawData, Convert.FromBase64String(seen.Header("Client-Cert")!.Trim(':')));
         Assert.Equal(Pki.UnknownIntermediate.RawData, Convert.FromBase64String(seen.Header("Client-Cert-Chain")!.Trim(':')));
         Assert.Null(seen.Header("X-Client-Cert-Sha256"));
     }
