@@ -144,9 +144,19 @@ public sealed class EdgeTunnelTests : IAsyncLifetime
     {
         using var tunnel = Tunnel();
 
-        using var response = await tunnel.SendAsync(Forwarded("/hostile/huge", ":" + new string('A', 1024 * 1024) + ":"));
+        HttpStatusCode? status = null;
+        try
+        {
+            using var response = await tunnel.SendAsync(Forwarded("/hostile/huge", ":" + new string('A', 1024 * 1024) + ":"));
+            status = response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            // Kestrel answered 431 and closed while the client was still writing the megabyte: the client
+            // sees a broken pipe instead of the answer (a race, seen under load). Refused either way.
+        }
 
-        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+        Assert.True(status is null or HttpStatusCode.RequestHeaderFieldsTooLarge, $"status {status}");
         Assert.DoesNotContain(_gateway.Backend.Requests, r => r.Path == "/hostile/huge");
         Assert.DoesNotContain(_logs.Events, e => e.Message.Contains("   at ", StringComparison.Ordinal));
     }
