@@ -50,14 +50,7 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         {
             address = ClientAddress.Resolve(context, snapshot);
             session = LoginGate.SessionFor(context, snapshot, policy);   // Login/: certificate OR login
-            // The device inventory's block list is a fact like the others (an in-memory lookup, no I/O).
-            var device = blockList.VerdictFor(identity.Sha256Fingerprint);
-            if (device == DenyReason.None && session?.CertificateSha256 is { } sessionCertificate)
-            {
-                device = blockList.VerdictFor(sessionCertificate);   // a session started from a now-blocked device's certificate
-            }
-
-            var facts = Facts(context, snapshot, policy, address) with { Session = session, DeviceVerdict = device };
+            var facts = Facts(context, snapshot, policy, address) with { Session = session, DeviceVerdict = DeviceVerdict(identity, session) };
             decision = PolicyEvaluator.Evaluate(identity, facts, policy);
         }
 
@@ -69,20 +62,21 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
         }
 
         var closed = false;
-        if (!decision.Forwards && LoginGate.TryPrompt(context, snapshot, policy, decision))
+        if (!decision.Forwards)
         {
-            // Login/: a 302 to the login (browser) or the Bitwarden connector page instead of the denial.
-        }
-        else if (!decision.Forwards)
-        {
-            var response = DenialTable.For(snapshot).For(policy).ResponseFor(decision.Reason);
-            closed = response.Action == DenialAction.Close;
-            if (tooOld)
+            // Login/: where a login is what is missing, a 302 to the login (browser) or the Bitwarden
+            // connector page; otherwise the policy's configured denial.
+            if (!LoginGate.TryPrompt(context, snapshot, policy, decision))
             {
-                connection!.RequestClose();
-            }
+                var response = DenialTable.For(snapshot).For(policy).ResponseFor(decision.Reason);
+                closed = response.Action == DenialAction.Close;
+                if (tooOld)
+                {
+                    connection!.RequestClose();
+                }
 
-            await DenialResponder.WriteAsync(context, response).ConfigureAwait(false);
+                await DenialResponder.WriteAsync(context, response).ConfigureAwait(false);
+            }
         }
         else if (route is null)
         {
@@ -107,6 +101,17 @@ public sealed class GatewayMiddleware(RequestDelegate next, GatewayState state, 
             Log.Access(_access, context.Request.Method, LoggedPath(context), routeId, Names.Of(decision.Outcome), Names.Of(decision.Reason),
                 identity.EncodedSubject, identity.Sha256Fingerprint, identity.Source, closed ? ClosedStatus : context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
+    }
+
+    /// <summary>
+    /// The device inventory's verdict, a fact like the others (an in-memory lookup, no I/O): on the presented
+    /// certificate, else on the certificate a certificate-started session came from (a lost phone's session
+    /// ends with its block).
+    /// </summary>
+    private DenyReason DeviceVerdict(ClientIdentity identity, LoginSession? session)
+    {
+        var device = blockList.VerdictFor(identity.Sha256Fingerprint);
+        return device == DenyReason.None && session?.CertificateSha256 is { } sessionCertificate ? blockList.VerdictFor(sessionCertificate) : device;
     }
 
     /// <summary>The request facts for the policy: client address (trusted proxies resolved), country, host binding.</summary>
